@@ -1,0 +1,60 @@
+"""Per-process cache of what is expensive to make per scenario: snapshot, cost cache, reference."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from sqlgym.db.cost import WorkloadMeter
+from sqlgym.db.reference import Reference, reference
+from sqlgym.db.sqlite import Database, Snapshot, build_snapshot
+from sqlgym.scenarios.catalog import fingerprint
+from sqlgym.scenarios.spec import Scenario
+from sqlgym.types import Measurement
+
+MAX_SCENARIOS = 48  # snapshots are a few MB each
+
+
+@dataclass
+class Runtime:
+    scenario: Scenario
+    snapshot: Snapshot
+    meter: WorkloadMeter
+    _reference: Reference | None = None
+    _baseline: Measurement | None = None
+    _second: Snapshot | None = field(default=None, repr=False)
+
+    @property
+    def reference(self) -> Reference:
+        if self._reference is None:
+            self._reference = reference(self.scenario, self.snapshot, self.meter)
+        return self._reference
+
+    def baseline(self, db: Database) -> Measurement:
+        """Cost of the database as built (call on a freshly restored db)."""
+        if self._baseline is None:
+            self._baseline = self.meter.measure(db)
+        return self._baseline
+
+    @property
+    def second_snapshot(self) -> Snapshot:
+        """An independently generated instance of the same scenario (for checking rewrites)."""
+        if self._second is None:
+            self._second = build_snapshot(self.scenario, instance=1)
+        return self._second
+
+
+_RUNTIMES: OrderedDict[str, Runtime] = OrderedDict()
+
+
+def runtime_for(scenario: Scenario) -> Runtime:
+    key = scenario.id + ":" + fingerprint(scenario)
+    rt = _RUNTIMES.get(key)
+    if rt is None:
+        rt = Runtime(scenario, build_snapshot(scenario), WorkloadMeter(scenario))
+        _RUNTIMES[key] = rt
+        while len(_RUNTIMES) > MAX_SCENARIOS:
+            _RUNTIMES.popitem(last=False)
+    else:
+        _RUNTIMES.move_to_end(key)
+    return rt

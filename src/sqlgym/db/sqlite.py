@@ -1,0 +1,271 @@
+"""A scenario's database in memory: built once from the spec, snapshotted, restored on reset.
+
+``build_snapshot`` is the slow path (data generation, seconds at most); ``Database.restore`` is the
+fast one (``deserialize`` of the snapshot bytes, about a millisecond).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import apsw
+import numpy as np
+
+from sqlgym.db.sandbox import Sandbox
+from sqlgym.scenarios.datagen import generate_column
+from sqlgym.scenarios.spec import Scenario, TableSpec
+from sqlgym.sqltext import quote
+from sqlgym.types import IndexSpec, QueryCost
+
+Binding = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The built database as bytes, plus the parameter bindings drawn with it."""
+
+    scenario_id: str
+    instance: int
+    image: bytes
+    visible: dict[str, tuple[Binding, ...]]  # query id -> bindings the agent sees
+    hidden: dict[str, tuple[Binding, ...]]  # query id -> bindings only the terminal reward sees
+    row_counts: dict[str, int]
+    table_bytes: int
+
+
+def _create_table_sql(t: TableSpec) -> str:
+    cols = []
+    for c in t.columns:
+        col = f"{quote(c.name)} {c.type}"
+        if c.primary_key:
+            col += " PRIMARY KEY"
+        if c.references:
+            rt, _, rc = c.references.partition(".")
+            col += f" REFERENCES {quote(rt)}({quote(rc)})"
+        cols.append(col)
+    return f"CREATE TABLE {quote(t.name)} ({', '.join(cols)})"
+
+
+def index_sql(spec: IndexSpec, name: str) -> str:
+    """CREATE INDEX for a validated spec, every identifier quoted."""
+    cols = ", ".join(quote(c) for c in spec.columns)
+    where = f" WHERE {spec.where}" if spec.where else ""
+    unique = "UNIQUE " if spec.unique else ""
+    return f"CREATE {unique}INDEX {quote(name)} ON {quote(spec.table)} ({cols}){where}"
+
+
+def _draw_param(rng: np.random.Generator, spec: dict, data: dict, drawn: Binding) -> Any:
+    if "column" in spec:
+        t, _, c = spec["column"].partition(".")
+        values = data[t][c]
+        for _ in range(100):
+            v = values[int(rng.integers(len(values)))]
+            if v is not None:
+                return v
+        return None
+    if "int" in spec:
+        lo, hi = spec["int"]
+        return int(rng.integers(int(lo), int(hi) + 1))
+    if "real" in spec:
+        lo, hi = spec["real"]
+        return round(float(rng.uniform(float(lo), float(hi))), 2)
+    if "values" in spec:
+        return spec["values"][int(rng.integers(len(spec["values"])))]
+    if "date" in spec:
+        lo, hi = (dt.date.fromisoformat(str(x)) for x in spec["date"])
+        return (lo + dt.timedelta(days=int(rng.integers((hi - lo).days + 1)))).isoformat()
+    ref, amount = spec["plus"]
+    base = drawn[ref]
+    if isinstance(base, str):
+        return (dt.date.fromisoformat(base) + dt.timedelta(days=int(amount))).isoformat()
+    return base + amount
+
+
+def _draw_bindings(rng, scenario: Scenario, data: dict, count: int) -> dict[str, tuple[Binding, ...]]:
+    out = {}
+    for q in scenario.workload:
+        rows = []
+        for _ in range(count):
+            b: Binding = {}
+            # 'plus' parameters refer to others, so draw them last
+            for name, spec in sorted(q.params.items(), key=lambda kv: "plus" in kv[1]):
+                b[name] = _draw_param(rng, dict(spec), data, b)
+            rows.append(b)
+        out[q.id] = tuple(rows)
+    return out
+
+
+def build_snapshot(scenario: Scenario, instance: int = 0) -> Snapshot:
+    """Generate the data (seeded by the scenario's seed and ``instance``), load it, snapshot it."""
+    rng = np.random.default_rng([scenario.seed, instance])
+    conn = apsw.Connection(":memory:")
+    data: dict[str, dict[str, list]] = {}
+    rows: dict[str, int] = {}
+    for t in scenario.schema:
+        cols: dict[str, list] = {}
+        for c in t.columns:
+            cols[c.name] = generate_column(rng, t.rows, dict(c.gen), {"columns": cols, "rows": rows})
+        data[t.name], rows[t.name] = cols, t.rows
+        conn.execute(_create_table_sql(t))
+    for ix in scenario.indexes:
+        conn.execute(index_sql(ix, ix.name or "idx"))
+
+    def load(t: TableSpec, lo: int, hi: int) -> None:
+        cols = [data[t.name][c.name][lo:hi] for c in t.columns]
+        marks = ", ".join("?" for _ in t.columns)
+        conn.executemany(f"INSERT INTO {quote(t.name)} VALUES ({marks})", zip(*cols))
+
+    frac = scenario.statistics.analyzed_fraction if scenario.statistics.policy == "stale" else 1.0
+    with conn:
+        cut = {t.name: max(1, int(t.rows * frac)) for t in scenario.schema}
+        for t in scenario.schema:
+            load(t, 0, cut[t.name])
+    conn.execute("ANALYZE")
+    if frac < 1.0:
+        with conn:
+            for t in scenario.schema:
+                load(t, cut[t.name], t.rows)
+    table_bytes = sum(
+        r[0] for r in conn.execute(
+            "SELECT SUM(pgsize) FROM dbstat WHERE name IN (%s)" % ",".join("?" * len(rows)), tuple(rows))
+    )
+    brng = np.random.default_rng([scenario.seed, instance, 1])
+    visible = _draw_bindings(brng, scenario, data, scenario.visible_bindings)
+    hidden = _draw_bindings(brng, scenario, data, scenario.hidden_bindings)
+    image = conn.serialize("main")
+    conn.close()
+    return Snapshot(scenario.id, instance, image, visible, hidden, rows, int(table_bytes))
+
+
+class Database:
+    """A live connection on a snapshot, with the sandbox installed and SQLite's counters read out."""
+
+    def __init__(self, snapshot: Snapshot, scenario: Scenario):
+        self.snapshot = snapshot
+        self.scenario = scenario
+        self.conn = apsw.Connection(":memory:")
+        self.sandbox = Sandbox(self.conn)
+        self._profile: dict | None = None
+        self.conn.trace_v2(apsw.SQLITE_TRACE_PROFILE, self._on_profile)
+        self._size_cache: dict[tuple, int] = {}
+        self.restore()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def restore(self) -> None:
+        """Back to the snapshot: data, indexes and statistics as built."""
+        self.sandbox.run("restore", None, self.conn.deserialize, "main", self.snapshot.image)
+        # load the schema and statistics now, so the first measured statement does not pay for it
+        self.sandbox.run("admin", None, lambda: self.conn.execute("SELECT COUNT(*) FROM sqlite_schema").fetchall())
+        self.indexes: dict[str, IndexSpec] = {ix.name: ix for ix in self.scenario.indexes}
+        self.origin: dict[str, str] = {ix.name: "scenario" for ix in self.scenario.indexes}
+        build_state = ("build",) if self.scenario.statistics.policy == "stale" else None
+        self._stats: dict[str, tuple] = {t.name: build_state or self._index_keys(t.name) for t in self.scenario.schema}
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def _on_profile(self, event: dict) -> None:
+        self._profile = event.get("stmt_status")
+
+    # -- state -----------------------------------------------------------------------------------
+    def _index_keys(self, table: str) -> tuple:
+        return tuple(ix.key() for ix in self.indexes.values() if ix.table == table)
+
+    def table_state(self, table: str) -> tuple:
+        """Everything the plan of a query on ``table`` depends on: its indexes (in order) and stats."""
+        return (self._index_keys(table), self._stats[table])
+
+    def index_bytes(self, name: str) -> int:
+        key = self.indexes[name].key()
+        if key not in self._size_cache:
+            (size,) = self.sandbox.run(
+                "admin", None, lambda: self.conn.execute("SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name = ?", (name,)).fetchone())
+            self._size_cache[key] = int(size)
+        return self._size_cache[key]
+
+    def storage_bytes(self) -> int:
+        return sum(self.index_bytes(n) for n in self.indexes)
+
+    # -- the library's own DDL ---------------------------------------------------------------------
+    def create_index(self, spec: IndexSpec, name: str, origin: str = "agent") -> None:
+        """Create a validated index; raises apsw.Error (e.g. UNIQUE on duplicate data)."""
+        self.sandbox.run("admin", None, self.conn.execute, index_sql(spec, name))
+        self.indexes[name] = spec
+        self.origin[name] = origin
+        if self.scenario.statistics.policy == "analyze":
+            self.analyze(spec.table)
+
+    def drop_index(self, name: str) -> None:
+        table = self.indexes[name].table
+        self.sandbox.run("admin", None, self.conn.execute, f"DROP INDEX {quote(name)}")
+        del self.indexes[name]
+        self.origin.pop(name, None)
+        if self.scenario.statistics.policy == "analyze":
+            self.analyze(table)
+
+    def analyze(self, table: str) -> None:
+        """Refresh statistics for one table (the agent may ask; it may never write sqlite_stat*)."""
+        self.sandbox.run("admin", None, self.conn.execute, f"ANALYZE {quote(table)}")
+        self._stats[table] = self._index_keys(table)
+
+    # -- running SQL -------------------------------------------------------------------------------
+    def query(self, sql: str, params: Binding | Sequence = (), *, budget: int, max_rows: int | None = None,
+              mode: str = "read") -> tuple[list[str], list[tuple], int]:
+        """Run one statement under the sandbox: (column names, first ``max_rows`` rows, total rows)."""
+
+        def go():
+            cur = self.conn.execute(sql, params)
+            names = _column_names(cur)
+            kept, total = [], 0
+            for row in cur:
+                total += 1
+                if max_rows is None or len(kept) < max_rows:
+                    kept.append(row)
+            return names, kept, total
+
+        return self.sandbox.run(mode, budget, go)
+
+    def measure(self, sql: str, params: Binding, *, dml: bool, budget: int) -> QueryCost:
+        """SQLite's counters for one execution; DML runs inside a savepoint that is rolled back."""
+        status = self.conn.status
+        status(apsw.SQLITE_DBSTATUS_CACHE_HIT, True)
+        status(apsw.SQLITE_DBSTATUS_CACHE_MISS, True)
+        self._profile = None
+
+        def go():
+            if dml:
+                self.conn.execute("SAVEPOINT sqlgym_measure")
+            try:
+                for _ in self.conn.execute(sql, params):
+                    pass
+                pages = status(apsw.SQLITE_DBSTATUS_CACHE_HIT)[0] + status(apsw.SQLITE_DBSTATUS_CACHE_MISS)[0]
+                return pages, self._profile or {}
+            finally:
+                if dml:
+                    self.conn.execute("ROLLBACK TO sqlgym_measure")
+                    self.conn.execute("RELEASE sqlgym_measure")
+
+        pages, prof = self.sandbox.run("write" if dml else "read", budget, go)
+        return QueryCost(
+            vm_steps=int(prof.get("SQLITE_STMTSTATUS_VM_STEP", 0)),
+            page_reads=int(pages),
+            fullscan_steps=int(prof.get("SQLITE_STMTSTATUS_FULLSCAN_STEP", 0)),
+            sorts=int(prof.get("SQLITE_STMTSTATUS_SORT", 0)),
+            autoindex=int(prof.get("SQLITE_STMTSTATUS_AUTOINDEX", 0)),
+        )
+
+    def explain(self, sql: str, params: Binding) -> list[tuple[int, int, str]]:
+        """EXPLAIN QUERY PLAN rows (id, parent, detail)."""
+        rows = self.sandbox.run("write", 1_000_000,
+                                lambda: list(self.conn.execute("EXPLAIN QUERY PLAN " + sql, params)))
+        return [(int(r[0]), int(r[1]), str(r[3])) for r in rows]
+
+
+def _column_names(cur: apsw.Cursor) -> list[str]:
+    try:
+        return [d[0] for d in cur.get_description()]
+    except apsw.ExecutionCompleteError:  # a statement that returned no rows has finished already
+        return []

@@ -1,0 +1,6 @@
+"""Rewards: pure functions of a Transition, composed with weights (ARCHITECTURE.md section 4)."""
+
+from sqlgym.rewards.compose import Composite
+from sqlgym.rewards.index import default_index_reward, seed_recipe_reward
+
+__all__ = ["Composite", "default_index_reward", "seed_recipe_reward"]

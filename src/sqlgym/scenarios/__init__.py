@@ -1,0 +1,1 @@
+"""Scenarios as data: curated YAML shipped in the package, and a procedural generator."""

@@ -1,0 +1,95 @@
+"""Find scenarios by id: ``easy/point_lookup`` (curated YAML) or ``generator://index/<n>``."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from functools import lru_cache
+from importlib import resources
+
+import yaml
+
+from sqlgym.errors import ConfigError, ScenarioNotFound
+from sqlgym.scenarios.spec import Scenario, scenario_from_dict
+
+GENERATOR_PREFIX = "generator://index/"
+DEFAULT_COUNTS = {"train": 500, "validation": 100, "test": 200}
+
+
+@lru_cache(maxsize=1)
+def _curated() -> dict[str, Scenario]:
+    out = {}
+    for f in sorted(resources.files("sqlgym.scenarios.curated").iterdir(), key=lambda p: p.name):
+        if f.name.endswith(".yaml"):
+            s = scenario_from_dict(yaml.safe_load(f.read_text()))
+            out[s.id] = s
+    return out
+
+
+def curated_ids() -> list[str]:
+    return list(_curated())
+
+
+def load_scenario(scenario_id: str) -> Scenario:
+    """The validated spec for a curated id or ``generator://index/<n>``.
+
+    >>> load_scenario("easy/point_lookup").difficulty
+    'easy'
+    """
+    if scenario_id.startswith(GENERATOR_PREFIX):
+        tail = scenario_id[len(GENERATOR_PREFIX):]
+        if not tail.isdigit():
+            raise ScenarioNotFound(scenario_id, curated_ids())
+        from sqlgym.scenarios.generator import generate
+
+        return generate(int(tail))
+    try:
+        return _curated()[scenario_id]
+    except KeyError:
+        raise ScenarioNotFound(scenario_id, curated_ids()) from None
+
+
+def list_scenarios(split: str | None = None, n: int | None = None) -> list[str]:
+    """Scenario ids of a split: ``curated`` (all hand-written), or generated ``train``/``validation``/``test``.
+
+    With ``split=None`` the curated ids. Generated splits return the first ``n`` ids of that split
+    (defaults: train 500, validation 100, test 200).
+    """
+    if split in (None, "curated"):
+        return curated_ids()
+    if split not in DEFAULT_COUNTS:
+        from sqlgym.errors import unknown_name
+
+        raise unknown_name("split", str(split), ["curated", *DEFAULT_COUNTS])
+    from sqlgym.scenarios.splits import split_of
+
+    count = DEFAULT_COUNTS[split] if n is None else int(n)
+    if count < 0:
+        raise ConfigError("n must be >= 0")
+    out, i = [], 0
+    while len(out) < count:
+        if split_of(i) == split:
+            out.append(f"{GENERATOR_PREFIX}{i}")
+        i += 1
+    return out
+
+
+_FINGERPRINTS: dict[int, tuple[Scenario, str]] = {}
+
+
+def _jsonable(o):
+    return sorted(o) if isinstance(o, (set, frozenset)) else str(o)
+
+
+def fingerprint(scenario: Scenario) -> str:
+    """A stable hash of everything in the spec (for on-disk caches)."""
+    hit = _FINGERPRINTS.get(id(scenario))
+    if hit is not None and hit[0] is scenario:
+        return hit[1]
+    blob = json.dumps(dataclasses.asdict(scenario), sort_keys=True, default=_jsonable)
+    fp = hashlib.sha256(blob.encode()).hexdigest()[:16]
+    if len(_FINGERPRINTS) > 4096:
+        _FINGERPRINTS.clear()
+    _FINGERPRINTS[id(scenario)] = (scenario, fp)
+    return fp
