@@ -1,7 +1,7 @@
 """Agent SQL is untrusted: an authorizer per purpose, hard limits, and a VM-step budget.
 
 Modes:
-- ``read``: SELECT only (plus read-only PRAGMAs that take no value); what agent queries run under.
+- ``read``: SELECT only (plus PRAGMAs that can only read, like table_info); what agent queries run under.
 - ``write``: ``read`` plus INSERT/UPDATE/DELETE on user tables and SAVEPOINT; for workload DML,
   which always runs inside a savepoint that is rolled back.
 - ``admin``: the library's own statements (build, CREATE INDEX it generated, ANALYZE, dbstat).
@@ -54,7 +54,7 @@ class Sandbox:
         if self.mode == "admin":
             return apsw.SQLITE_OK
         if op == apsw.SQLITE_PRAGMA:
-            return apsw.SQLITE_OK if (p1 or "").lower() in READ_PRAGMAS and p2 is None else apsw.SQLITE_DENY
+            return apsw.SQLITE_OK if (p1 or "").lower() in READ_PRAGMAS else apsw.SQLITE_DENY  # all take a name, none sets
         if op in (apsw.SQLITE_INSERT, apsw.SQLITE_UPDATE, apsw.SQLITE_DELETE) and (p1 or "").lower().startswith("sqlite_"):
             return apsw.SQLITE_DENY
         allowed = WRITE_OPS if self.mode == "write" else READ_OPS

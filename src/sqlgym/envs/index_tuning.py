@@ -25,7 +25,7 @@ from sqlgym.envs.text import CHARSET, MAX_ACTION, MAX_OBS, clean, num, size, tab
 from sqlgym.errors import ConfigError, unknown_name
 from sqlgym.rewards.index import REWARDS, gap_closed, performance
 from sqlgym.scenarios.catalog import list_scenarios, load_scenario
-from sqlgym.scenarios.spec import QuerySpec
+from sqlgym.scenarios.spec import QuerySpec, Scenario
 from sqlgym.sqltext import quote
 from sqlgym.types import IndexSpec, Measurement, Transition
 
@@ -37,6 +37,10 @@ PLAN_INDEX = re.compile(r"USING (?:COVERING )?INDEX (\S+)")
 ACTION_HELP = ("list_tables, describe_table{table}, list_queries, inspect_query{query_id}, analyze_indexes, "
                "analyze_statistics{table, refresh?}, create_index{table, columns, unique?, where?, name?}, "
                "drop_index{name}, rewrite_query{query_id, new_sql}, submit_report{summary}")
+
+
+def _resolve(scenario: str | Scenario) -> Scenario:
+    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
 
 class SQLIndexEnv(gym.Env):
@@ -73,7 +77,7 @@ class SQLIndexEnv(gym.Env):
     terminal term.
 
     ## Arguments
-    ``scenario`` (an id, see ``sqlgym.list_scenarios``) or ``split`` (``curated``, ``train``,
+    ``scenario`` (an id, see ``sqlgym.list_scenarios``, or a ``Scenario`` object) or ``split`` (``curated``, ``train``,
     ``validation``, ``test``; drawn per reset with the env's RNG) and ``n`` (generated ids in the
     pool); ``reward``; ``render_mode="ansi"``; ``record_wall_time`` (adds ``info["wall_ms"]``, for
     humans only).
@@ -84,13 +88,13 @@ class SQLIndexEnv(gym.Env):
 
     metadata = {"render_modes": ["ansi"], "render_fps": 4}
 
-    def __init__(self, scenario: str | None = None, split: str | None = None, n: int | None = None,
+    def __init__(self, scenario: str | Scenario | None = None, split: str | None = None, n: int | None = None,
                  reward: str | Callable = "default", render_mode: str | None = None,
                  record_wall_time: bool = False):
         if scenario is not None and split is not None:
             raise ConfigError("give either scenario= or split=, not both")
         if scenario is not None:
-            load_scenario(scenario)  # unknown ids fail here, with "did you mean"
+            _resolve(scenario)  # unknown ids fail here, with "did you mean"
             self._pool = [scenario]
         else:
             self._pool = list_scenarios(split or "curated", n)
@@ -123,7 +127,7 @@ class SQLIndexEnv(gym.Env):
             sid = self._pool[0]
         else:
             sid = self._pool[int(self.np_random.integers(len(self._pool)))]
-        scenario = load_scenario(sid)
+        scenario = _resolve(sid)
         rt = runtime_for(scenario)
         if rt is not self._rt:
             self.close()
