@@ -1,0 +1,1 @@
+"""The eval harness: ``python -m sqlgym.eval`` (see ``harness.run`` for the library entry point)."""

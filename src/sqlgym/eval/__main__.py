@@ -1,0 +1,89 @@
+"""``python -m sqlgym.eval``: score policies on the same scenarios and seeds.
+
+    python -m sqlgym.eval --env SQLIndex-v0 --policy greedy --split test --episodes 200 --seed 0 --out results.json
+    python -m sqlgym.eval --policy noop,random,heuristic,greedy --split curated --plot curated.png
+    python -m sqlgym.eval --compare a.json b.json
+    python -m sqlgym.eval --validate results.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
+
+from sqlgym.errors import SqlgymError
+from sqlgym.eval import harness, report
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m sqlgym.eval", description="Score policies on sqlgym scenarios.")
+    p.add_argument("--env", default="SQLIndex-v0", help="environment id (default SQLIndex-v0)")
+    p.add_argument("--policy", default="greedy",
+                   help="policy name, or several separated by commas: noop, random, heuristic, greedy")
+    p.add_argument("--split", default="curated", help="curated (every hand-written scenario) or train/validation/test")
+    p.add_argument("--episodes", type=int, default=None,
+                   help="episodes (generated splits: the first N scenarios, default 200; curated: default one each)")
+    p.add_argument("--seed", type=int, default=0, help="seed of episode 0; episode i uses seed+i")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (results do not depend on it)")
+    p.add_argument("--out", help="write results JSON here (several policies: one file, a list of runs)")
+    p.add_argument("--plot", help="draw per-scenario bars of gap closed to this PNG")
+    p.add_argument("--compare", nargs="+", metavar="RESULTS", help="print saved results side by side")
+    p.add_argument("--validate", metavar="RESULTS", help="replay every record and check its rewards exactly")
+    return p
+
+
+def _runs(data) -> list[dict]:
+    return data if isinstance(data, list) else [data]
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    console = Console(width=None if sys.stdout.isatty() else 140)
+    try:
+        if args.validate:
+            runs = _runs(harness.load(args.validate))
+            problems = [p for r in runs for p in harness.validate(r)]
+            n = sum(len(r["records"]) for r in runs)
+            if problems:
+                console.print("\n".join(problems))
+                console.print(f"[red]{len(problems)} of {n} records do not replay exactly[/red]")
+                return 1
+            console.print(f"all {n} records replay with identical rewards")
+            return 0
+        if args.compare:
+            runs = [r for path in args.compare for r in _runs(harness.load(path))]
+            report.print_results(runs, "comparison", console)
+            if args.plot:
+                report.plot(runs, args.plot)
+            return 0
+        results = []
+        for policy in [p.strip() for p in args.policy.split(",") if p.strip()]:
+            n = len(harness.scenario_ids(args.split, args.episodes))
+            t0 = time.perf_counter()
+            with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                          TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
+                task = bar.add_task(f"{policy} on {args.split}", total=n)
+                res = harness.run(policy, args.split, args.episodes, args.seed, args.workers, args.env,
+                                  progress=lambda k: bar.advance(task, k))
+            res["seconds"] = time.perf_counter() - t0
+            console.print(f"{policy}: {n} episodes in {res['seconds']:.1f} s ({n / res['seconds']:.2f} episodes/s)")
+            results.append(res)
+        report.print_results(results, f"{args.env} on {args.split}", console)
+        if args.out:
+            with open(args.out, "w") as f:
+                json.dump(results[0] if len(results) == 1 else results, f, indent=1)
+        if args.plot:
+            report.plot(results, args.plot)
+        return 0
+    except SqlgymError as e:
+        console.print(f"[red]error:[/red] {e}")
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,61 @@
+"""Tables (rich) and plots (matplotlib, imported only when asked) of eval results."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+COLUMNS = (("episodes", "episodes", "{:d}"), ("mean_performance", "mean pts", "{:+.1f}"),
+           ("best_performance", "best", "{:+.1f}"), ("worst_performance", "worst", "{:+.1f}"),
+           ("mean_gap_closed", "gap closed", "{:.3f}"), ("mean_hidden_gap_closed", "hidden gap", "{:.3f}"),
+           ("regression_rate", "regressions", "{:.0%}"))
+
+
+def summary_table(results: list[dict[str, Any]], title: str = "") -> Table:
+    """One row per (run, difficulty) plus an 'all' row per run."""
+    t = Table(title=title or None)
+    t.add_column("policy")
+    t.add_column("split")
+    t.add_column("difficulty")
+    for _, head, _ in COLUMNS:
+        t.add_column(head, justify="right")
+    for res in results:
+        s = res["summary"]
+        rows = [("all", s)] + list(s["by_difficulty"].items())
+        for diff, block in rows:
+            t.add_row(res["policy"], res["split"], diff, *(fmt.format(block[k]) for k, _, fmt in COLUMNS),
+                      end_section=diff == rows[-1][0])
+    return t
+
+
+def print_results(results: list[dict[str, Any]], title: str = "", console: Console | None = None) -> None:
+    (console or Console()).print(summary_table(results, title))
+
+
+def plot(results: list[dict[str, Any]], out: str, metric: str = "gap_closed") -> None:
+    """Per-scenario bars of ``metric`` for one or more runs, side by side."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    scenarios = list(dict.fromkeys(r["scenario"] for res in results for r in res["records"]))
+    width = 0.8 / len(results)
+    fig, ax = plt.subplots(figsize=(max(8, 0.45 * len(scenarios) * max(1, len(results) / 2)), 4.5))
+    for k, res in enumerate(results):
+        by = {}
+        for r in res["records"]:
+            by.setdefault(r["scenario"], []).append(r["final"][metric])
+        ys = [sum(by.get(s, [0])) / len(by.get(s, [0])) for s in scenarios]
+        ax.bar([i + k * width for i in range(len(scenarios))], ys, width, label=f"{res['policy']} ({res['split']})")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks([i + width * (len(results) - 1) / 2 for i in range(len(scenarios))])
+    ax.set_xticklabels([s.replace("generator://index/", "gen/") for s in scenarios], rotation=60, ha="right", fontsize=7)
+    ax.set_ylabel(metric.replace("_", " "))
+    ax.set_title(f"SQLIndex-v0: {metric.replace('_', ' ')} per scenario")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)

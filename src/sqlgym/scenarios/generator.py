@@ -1,0 +1,539 @@
+"""Procedural index-tuning scenarios: ``generate(n)`` is a pure function of ``n``.
+
+A generated scenario is made in one direction, each stage reading only what the earlier ones made,
+from one ``random.Random(f"sqlgym-index-{n}")`` (string seeds are hashed with SHA-512, so the
+result is the same in every process and on every platform):
+
+1. **Design.** ``split_of(n)`` fixes the split, and the split fixes what may be drawn: train and
+   validation never see ``HELD_OUT_FAMILIES`` or ``HELD_OUT_ARCHETYPES``; most test scenarios are
+   forced to contain one, so a test score measures generalisation rather than memory.
+2. **Schema.** An archetype (``chain``, ``star``, ``snowflake``) and a small domain vocabulary give
+   2-8 tables with plausible names. Dimension tables are small (500-5,000 rows); the "big" tables
+   (chain children, the star's fact table) have 8,000-30,000 rows and are where every SELECT filters.
+3. **Workload.** 1-4 query template families, 2-5 statements. Each template picks a big table and
+   columns by *role* (a high-cardinality key, a category, a date, a measure, a foreign key) and binds
+   every parameter to real column values or to windows inside a date column's range.
+4. **Traps and limits.** Sometimes an index that no read uses sits on a table with heavy writes
+   (dropping it is right); a storage budget, an index count and a width limit.
+5. **Spec.** Everything becomes the plain dict a curated YAML file would hold, validated by
+   ``scenario_from_dict``.
+
+Headroom is guaranteed by construction: the first statement always comes from an *anchor* family
+(a selective predicate on a big table), and no index the scenario starts with touches a column that
+any SELECT reads, so the greedy reference finds a configuration clearly cheaper than the baseline.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import lru_cache
+
+from sqlgym.scenarios.spec import Scenario, scenario_from_dict
+from sqlgym.scenarios.splits import HELD_OUT_ARCHETYPES, HELD_OUT_FAMILIES, split_of
+
+ARCHETYPES = ("chain", "star", "snowflake")
+FAMILIES = ("point", "eq_range", "eq_sort", "group", "join", "write", "or_pair", "join_group")
+# Families whose statement is selective on a big table: one of them always leads the workload.
+ANCHORS = ("point", "eq_range", "eq_sort", "join", "or_pair")
+FORCE_HELD_OUT = 0.75  # share of test scenarios made to contain a held-out family or archetype
+
+DIM_ROWS = (500, 5_000)
+BIG_ROWS = (8_000, 30_000)
+
+# --- vocabulary ------------------------------------------------------------------------------------
+# Chains read parent -> child; the first table is a small dimension, the rest are big.
+CHAIN_DOMAINS = (
+    ("regions", "customers", "orders", "order_lines", "returns"),
+    ("tenants", "accounts", "sessions", "events", "event_tags"),
+    ("authors", "posts", "comments", "votes", "flags"),
+    ("warehouses", "bins", "stock_moves", "move_lines", "audits"),
+    ("projects", "tasks", "task_events", "attachments", "reviews"),
+)
+# Star domains: a fact table and its dimensions, each dimension with the parent a snowflake adds.
+STAR_DOMAINS = (
+    ("sales", (("customers", "segments"), ("products", "brands"), ("stores", "regions"), ("promotions", "campaigns"))),
+    ("events", (("users", "plans"), ("devices", "vendors"), ("pages", "sites"), ("referrers", "networks"))),
+    ("tickets", (("customers", "accounts"), ("agents", "teams"), ("products", "product_lines"), ("queues", "departments"))),
+    ("shipments", (("carriers", "carrier_groups"), ("warehouses", "regions"), ("customers", "countries"), ("routes", "zones"))),
+)
+
+# Columns by role. Each entry: name -> (SQL type, generator). Categories are what people filter and
+# group by; "wide" ones have enough distinct values to make an equality selective on its own.
+KEYS = {
+    "email": ("TEXT", {"kind": "text", "prefix": "user", "unique": True}),
+    "sku": ("TEXT", {"kind": "text", "prefix": "SKU-", "unique": True}),
+    "tracking_no": ("TEXT", {"kind": "text", "prefix": "TN", "unique": True}),
+    "serial_no": ("TEXT", {"kind": "text", "prefix": "SN", "unique": True}),
+    "ref": ("TEXT", {"kind": "text", "prefix": "R-", "unique": True}),
+    "external_id": ("INTEGER", {"kind": "int", "low": 1_000_000, "high": 99_999_999}),
+    "code": ("TEXT", {"kind": "text", "prefix": "C", "unique": True}),
+}
+KEY_BY_TABLE = {"customers": "email", "users": "email", "accounts": "email", "authors": "email",
+                "products": "sku", "shipments": "tracking_no", "devices": "serial_no", "agents": "email"}
+GENERIC_KEYS = ("ref", "external_id", "code")
+CATEGORIES = {
+    "status": ("TEXT", {"kind": "choice", "values": ["new", "active", "pending", "closed", "archived"],
+                        "weights": [2, 6, 2, 3, 1]}),
+    "country": ("TEXT", {"kind": "choice", "values": ["us", "de", "fr", "jp", "br", "in", "gb", "ca", "es", "it", "nl", "se"],
+                         "weights": [12, 6, 5, 5, 4, 4, 4, 3, 2, 2, 1, 1]}),
+    "channel": ("TEXT", {"kind": "choice", "values": ["web", "app", "store", "phone", "partner"], "weights": [8, 6, 3, 2, 1]}),
+    "tier": ("TEXT", {"kind": "choice", "values": ["free", "basic", "pro", "enterprise"], "weights": [10, 5, 3, 1]}),
+    "priority": ("INTEGER", {"kind": "int", "low": 1, "high": 5}),
+    "category": ("TEXT", {"kind": "text", "prefix": "cat", "cardinality": 40, "dist": "zipf", "s": 0.8}),
+    "team": ("TEXT", {"kind": "text", "prefix": "team", "cardinality": 30}),
+    "city": ("TEXT", {"kind": "text", "prefix": "city", "cardinality": 250, "dist": "zipf", "s": 0.7}),
+    "label": ("TEXT", {"kind": "text", "prefix": "lbl", "cardinality": 400}),
+    "batch": ("INTEGER", {"kind": "int", "low": 1, "high": 600}),
+}
+WIDE_CATEGORIES = ("city", "label", "batch")
+DATES = ("created_at", "updated_at", "opened_at", "placed_at", "event_date")
+MEASURES = {
+    "amount": ("REAL", {"kind": "real", "dist": "lognormal", "mean": 3.0, "sigma": 1.0}),
+    "price": ("REAL", {"kind": "real", "low": 1, "high": 500}),
+    "quantity": ("INTEGER", {"kind": "int", "low": 1, "high": 20}),
+    "score": ("INTEGER", {"kind": "int", "low": 0, "high": 100}),
+    "duration_ms": ("INTEGER", {"kind": "int", "low": 10, "high": 60_000}),
+}
+
+
+# --- the plan ---------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: str
+    gen: dict
+    role: str  # "id" | "fk" | "key" | "cat" | "date" | "measure"
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    rows: int
+    columns: tuple[Column, ...]
+
+    @property
+    def big(self) -> bool:
+        return self.rows >= BIG_ROWS[0]
+
+    def of(self, *roles: str) -> list[Column]:
+        return [c for c in self.columns if c.role in roles]
+
+    def fk_to(self, parent: str) -> Column:
+        return next(c for c in self.of("fk") if c.gen["table"] == parent)
+
+
+@dataclass(frozen=True)
+class Edge:
+    """A big table's foreign key to its parent: what joins walk along."""
+
+    child: Table
+    fk: Column
+    parent: Table
+
+
+@dataclass(frozen=True)
+class Schema:
+    archetype: str
+    domain: str
+    tables: tuple[Table, ...]
+
+    @property
+    def big(self) -> list[Table]:
+        return [t for t in self.tables if t.big]
+
+    def table(self, name: str) -> Table:
+        return next(t for t in self.tables if t.name == name)
+
+    @property
+    def edges(self) -> list[Edge]:
+        return [Edge(t, fk, self.table(fk.gen["table"])) for t in self.big for fk in t.of("fk")]
+
+
+@dataclass(frozen=True)
+class Query:
+    family: str
+    sql: str
+    params: dict
+    table: str  # the big table the statement filters or writes
+    reads: frozenset[str]  # columns of ``table`` a SELECT mentions: an index the scenario ships must avoid them
+    symptom: str  # one sentence in business words, for the description
+    weight: float = 1.0
+
+    @property
+    def is_write(self) -> bool:
+        return self.family == "write"
+
+
+# --- small helpers ----------------------------------------------------------------------------------
+def _singular(name: str) -> str:
+    if name.endswith("ies"):
+        return name[:-3] + "y"
+    return name[:-1] if name.endswith("s") else name
+
+
+def _words(name: str) -> str:
+    return name.replace("_", " ")
+
+
+def _alias(name: str, taken: str = "") -> str:
+    a = "".join(w[0] for w in name.split("_"))
+    return a + "2" if a == taken else a
+
+
+def _date_window(table: Table, col: Column, days: int) -> dict:
+    """Parameters ``start``/``end`` for a window of ``days`` that lies inside the column's data."""
+    first = dt.date.fromisoformat(col.gen["start"])
+    last = first + dt.timedelta(days=col.gen["days"] - days)
+    return {"start": {"date": [first.isoformat(), last.isoformat()]}, "end": {"plus": ["start", days]}}
+
+
+def _bind(table: Table, *cols: Column) -> dict:
+    """Bind each column's parameter to values drawn from the column itself (so lookups hit rows)."""
+    return {c.name: {"column": f"{table.name}.{c.name}"} for c in cols}
+
+
+# --- 1. design --------------------------------------------------------------------------------------
+def _design(rng: random.Random, split: str) -> tuple[str, list[str], tuple[str, ...]]:
+    """(archetype, families, families allowed); only the test split may draw held-out ones."""
+    held_out_ok = split == "test"
+    archetypes = [a for a in ARCHETYPES if held_out_ok or a not in HELD_OUT_ARCHETYPES]
+    allowed = tuple(f for f in FAMILIES if held_out_ok or f not in HELD_OUT_FAMILIES)
+    archetype = rng.choice(archetypes)
+    k = rng.choices((1, 2, 3, 4), weights=(4, 4, 3, 1))[0]
+    families = rng.sample(allowed, k)
+    if held_out_ok and rng.random() < FORCE_HELD_OUT and not _holds_out(archetype, families):
+        if rng.random() < 0.5:
+            archetype = rng.choice(HELD_OUT_ARCHETYPES)
+        else:
+            families[rng.randrange(len(families))] = rng.choice(HELD_OUT_FAMILIES)
+            families = list(dict.fromkeys(families))
+    return archetype, _lead_with_anchor(rng, families, allowed), allowed
+
+
+def _holds_out(archetype: str, families: list[str]) -> bool:
+    return archetype in HELD_OUT_ARCHETYPES or any(f in HELD_OUT_FAMILIES for f in families)
+
+
+def _lead_with_anchor(rng: random.Random, families: list[str], allowed: tuple[str, ...]) -> list[str]:
+    """Put an anchor family first, swapping one in if none was drawn (it is what guarantees headroom)."""
+    anchors = [f for f in families if f in ANCHORS]
+    if not anchors:
+        # replace a non-held-out family, so a held-out family forced in above survives
+        spare = [i for i, f in enumerate(families) if f not in HELD_OUT_FAMILIES] or [0]
+        families[rng.choice(spare)] = rng.choice([f for f in ANCHORS if f in allowed])
+        anchors = [f for f in families if f in ANCHORS]
+    lead = anchors[0]
+    return [lead] + [f for f in families if f != lead]
+
+
+# --- 2. schema --------------------------------------------------------------------------------------
+def _schema(rng: random.Random, archetype: str) -> Schema:
+    if archetype == "chain":
+        domain = rng.choice(CHAIN_DOMAINS)
+        length = rng.choices((2, 3, 4, 5), weights=(3, 4, 3, 1))[0]
+        names = domain[:length]
+        tables = [_table(rng, names[0], _rows(rng, DIM_ROWS), ())]
+        for parent, name in zip(names, names[1:]):
+            tables.append(_table(rng, name, _rows(rng, BIG_ROWS), (tables[-1],), big=True))
+        return Schema(archetype, names[-1], tuple(tables))
+    fact, dims = rng.choice(STAR_DOMAINS)
+    picked = rng.sample(dims, rng.randint(2, 4) if archetype == "star" else rng.randint(2, 3))
+    snowflaked = set(rng.sample(range(len(picked)), rng.randint(1, len(picked)))) if archetype == "snowflake" else set()
+    tables: list[Table] = []
+    for i, (dim, parent_name) in enumerate(picked):
+        parents = ()
+        if i in snowflaked:
+            tables.append(_table(rng, parent_name, _rows(rng, (50, 500)), ()))
+            parents = (tables[-1],)
+        tables.append(_table(rng, dim, _rows(rng, DIM_ROWS), parents))
+    dim_tables = tuple(t for t in tables if t.name in {d for d, _ in picked})
+    tables.append(_table(rng, fact, _rows(rng, BIG_ROWS), dim_tables, big=True))
+    return Schema(archetype, fact, tuple(tables))
+
+
+def _rows(rng: random.Random, bounds: tuple[int, int]) -> int:
+    return rng.randrange(bounds[0], bounds[1] + 1, 50)
+
+
+def _table(rng: random.Random, name: str, rows: int, parents: tuple[Table, ...], big: bool = False) -> Table:
+    """id, foreign keys, one lookup key, categories, a date and measures; big tables get more of each."""
+    cols = [Column("id", "INTEGER", {"kind": "serial"}, "id")]
+    for p in parents:
+        # popular parents are common in real data; a zipf fk also makes some fk values unselective
+        dist = {"dist": "zipf", "s": round(rng.uniform(0.5, 1.0), 2)} if rng.random() < 0.4 else {}
+        cols.append(Column(f"{_singular(p.name)}_id", "INTEGER", {"kind": "fk", "table": p.name, **dist}, "fk"))
+    key = KEY_BY_TABLE.get(name) or rng.choice(GENERIC_KEYS)
+    cols.append(Column(key, *KEYS[key], "key"))
+    n_cats = rng.randint(2, 3) if big else 2
+    narrow = [c for c in CATEGORIES if c not in WIDE_CATEGORIES]
+    # big tables always get one wide category, so an equality on a category can be selective
+    cats = ([rng.choice(WIDE_CATEGORIES)] if big else []) + rng.sample(narrow, n_cats - big)
+    cols += [Column(c, *_copy(CATEGORIES[c]), "cat") for c in cats]
+    start = rng.choice(("2021-01-01", "2022-01-01", "2023-01-01"))
+    cols.append(Column(rng.choice(DATES), "TEXT", {"kind": "date", "start": start, "days": rng.choice((365, 730, 1095))}, "date"))
+    for m in rng.sample(sorted(MEASURES), rng.randint(1, 2) if big else 1):
+        typ, gen = _copy(MEASURES[m])
+        if rng.random() < 0.2:
+            gen["null_fraction"] = 0.1  # optional values are normal; bindings skip NULLs
+        cols.append(Column(m, typ, gen, "measure"))
+    return Table(name, rows, tuple(cols))
+
+
+def _copy(entry: tuple[str, dict]) -> tuple[str, dict]:
+    return entry[0], dict(entry[1])
+
+
+# --- 3. workload: one template per family ------------------------------------------------------------
+Template = Callable[[random.Random, Schema], Query]
+
+
+def _point(rng: random.Random, s: Schema) -> Query:
+    t = rng.choice(s.big)
+    key = t.of("key")[0]
+    shown = [c.name for c in rng.sample(t.of("cat", "measure", "date"), 2)]
+    sql = f"SELECT id, {', '.join(shown)} FROM {t.name} WHERE {key.name} = :{key.name}"
+    return Query("point", sql, _bind(t, key), t.name, frozenset({key.name, *shown}),
+                 f"Looking up a single {_words(_singular(t.name))} by its {_words(key.name)} takes far too long.")
+
+
+def _eq_range(rng: random.Random, s: Schema) -> Query:
+    t = rng.choice(s.big)
+    cat, date, m = rng.choice(t.of("cat")), t.of("date")[0], rng.choice(t.of("measure"))
+    sql = (f"SELECT id, {m.name} FROM {t.name} WHERE {cat.name} = :{cat.name} "
+           f"AND {date.name} BETWEEN :start AND :end")
+    params = {**_bind(t, cat), **_date_window(t, date, rng.choice((7, 14, 30)))}
+    return Query("eq_range", sql, params, t.name, frozenset({cat.name, date.name, m.name}),
+                 f"Reports of {_words(t.name)} for one {_words(cat.name)} over a few weeks are slow.")
+
+
+def _eq_sort(rng: random.Random, s: Schema) -> Query:
+    t = rng.choice(s.big)
+    eq = rng.choice(t.of("fk") + [c for c in t.of("cat") if c.name in WIDE_CATEGORIES])
+    date, m = t.of("date")[0], rng.choice(t.of("measure"))
+    sql = (f"SELECT id, {m.name}, {date.name} FROM {t.name} WHERE {eq.name} = :{eq.name} "
+           f"ORDER BY {date.name} DESC LIMIT {rng.choice((10, 20, 50))}")
+    what = _words(eq.name[:-3]) if eq.role == "fk" else _words(eq.name)
+    return Query("eq_sort", sql, _bind(t, eq), t.name, frozenset({eq.name, date.name, m.name}),
+                 f"The 'latest {_words(t.name)}' list for a {what} loads slowly.")
+
+
+def _group(rng: random.Random, s: Schema) -> Query:
+    t = rng.choice(s.big)
+    g, m = rng.choice(t.of("cat")), rng.choice(t.of("measure"))
+    others = [c for c in t.of("cat") if c != g]
+    how = rng.choices(("eq", "range", "all"), weights=(2, 2, 1))[0]
+    head = f"SELECT {g.name}, COUNT(*), SUM({m.name}) FROM {t.name}"
+    if how == "eq" and others:
+        f = rng.choice(others)
+        sql, params, used = f"{head} WHERE {f.name} = :{f.name} GROUP BY {g.name}", _bind(t, f), {f.name}
+    elif how in ("eq", "range"):
+        d = t.of("date")[0]
+        sql = f"{head} WHERE {d.name} BETWEEN :start AND :end GROUP BY {g.name}"
+        params, used = _date_window(t, d, rng.choice((14, 30, 60))), {d.name}
+    else:
+        sql, params, used = f"{head} GROUP BY {g.name}", {}, set()
+    return Query("group", sql, params, t.name, frozenset({g.name, m.name, *used}),
+                 f"The breakdown of {_words(t.name)} by {_words(g.name)} takes seconds to load.")
+
+
+def _join(rng: random.Random, s: Schema) -> Query:
+    e = rng.choice(s.edges)
+    c, p = _alias(e.child.name), _alias(e.parent.name, _alias(e.child.name))
+    m, shown = rng.choice(e.child.of("measure")), rng.choice(e.parent.of("cat"))
+    head = (f"SELECT {c}.id, {c}.{m.name}, {p}.{shown.name} FROM {e.child.name} {c} "
+            f"JOIN {e.parent.name} {p} ON {p}.id = {c}.{e.fk.name}")
+    if rng.random() < 0.5:  # filter on the parent: one parent row, then its children by the fk
+        key = e.parent.of("key")[0]
+        sql, params, used = f"{head} WHERE {p}.{key.name} = :{key.name}", _bind(e.parent, key), {e.fk.name}
+        symptom = (f"The page that lists a {_words(_singular(e.parent.name))}'s {_words(e.child.name)} "
+                   f"(found by {_words(key.name)}) is slow.")
+    else:  # filter on the child: a recent window of children with their parent's details
+        d = e.child.of("date")[0]
+        sql, params = f"{head} WHERE {c}.{d.name} BETWEEN :start AND :end", _date_window(e.child, d, rng.choice((3, 7, 14)))
+        used = {e.fk.name, d.name}
+        symptom = f"The feed of recent {_words(e.child.name)} with their {_words(_singular(e.parent.name))} details is slow."
+    return Query("join", sql, params, e.child.name, frozenset({m.name, *used}), symptom)
+
+
+def _write(rng: random.Random, s: Schema) -> Query:
+    t = rng.choice(s.big)
+    weight = float(rng.choice((10, 20, 30, 50)))  # frequent enough that every index on t costs
+    if rng.random() < 0.6:
+        cols = t.of("fk") + t.of("cat") + t.of("date") + t.of("measure")[:1]
+        names = [c.name for c in cols]
+        sql = f"INSERT INTO {t.name}({', '.join(names)}) VALUES ({', '.join(':' + n for n in names)})"
+        symptom = f"New {_words(t.name)} arrive constantly; saving one must stay fast."
+        return Query("write", sql, _bind(t, *cols), t.name, frozenset(), symptom, weight)
+    cat, m = rng.choice(t.of("cat")), t.of("measure")[0]
+    sql = f"UPDATE {t.name} SET {cat.name} = :{cat.name}, {m.name} = {m.name} + 1 WHERE id = :id"
+    params = {**_bind(t, cat), "id": {"int": [1, t.rows]}}
+    symptom = f"{_words(t.name).capitalize()} are updated all day long; each update must stay fast."
+    return Query("write", sql, params, t.name, frozenset(), symptom, weight)
+
+
+def _or_pair(rng: random.Random, s: Schema) -> Query:
+    t = rng.choice(s.big)
+    a = t.of("key")[0]
+    b = rng.choice(t.of("fk") + [c for c in t.of("cat") if c.name in WIDE_CATEGORIES])
+    m = rng.choice(t.of("measure"))
+    sql = f"SELECT id, {m.name} FROM {t.name} WHERE {a.name} = :{a.name} OR {b.name} = :{b.name}"
+    return Query("or_pair", sql, _bind(t, a, b), t.name, frozenset({a.name, b.name, m.name}),
+                 f"Searching {_words(t.name)} by either {_words(a.name)} or {_words(b.name)} crawls.")
+
+
+def _join_group(rng: random.Random, s: Schema) -> Query:
+    e = rng.choice(s.edges)
+    c, p = _alias(e.child.name), _alias(e.parent.name, _alias(e.child.name))
+    g, m, d = rng.choice(e.parent.of("cat")), rng.choice(e.child.of("measure")), e.child.of("date")[0]
+    sql = (f"SELECT {p}.{g.name}, COUNT(*), SUM({c}.{m.name}) FROM {e.child.name} {c} "
+           f"JOIN {e.parent.name} {p} ON {p}.id = {c}.{e.fk.name} "
+           f"WHERE {c}.{d.name} BETWEEN :start AND :end GROUP BY {p}.{g.name}")
+    params = _date_window(e.child, d, rng.choice((7, 14, 30)))
+    return Query("join_group", sql, params, e.child.name, frozenset({e.fk.name, m.name, d.name}),
+                 f"The dashboard of recent {_words(e.child.name)} per {_words(_singular(e.parent.name))} "
+                 f"{_words(g.name)} is slow.")
+
+
+TEMPLATES: dict[str, Template] = {
+    "point": _point, "eq_range": _eq_range, "eq_sort": _eq_sort, "group": _group, "join": _join,
+    "write": _write, "or_pair": _or_pair, "join_group": _join_group,
+}
+
+
+def _workload(rng: random.Random, s: Schema, families: list[str], allowed: tuple[str, ...]) -> list[Query]:
+    """One statement per family (the anchor first), then extras from the same families.
+
+    A template can repeat itself (one big table, one key); then the slot falls back to another family,
+    drawn from ``allowed`` so the held-out rule holds.
+    """
+    count = min(5, max(2, len(families) + rng.randint(0, 2)))
+    wanted = families + [rng.choice([f for f in families if f != "write"] or families) for _ in range(count - len(families))]
+    fallback = [f for f in rng.sample(allowed, len(allowed)) if f != "write"]
+    queries: list[Query] = []
+    for family in wanted:
+        q = _fresh(rng, s, [family, *families, *fallback], {q.sql for q in queries})
+        if q is not None:
+            queries.append(q)
+    if queries[0].family == "point" and rng.random() < 0.5:
+        queries[0] = _with_weight(queries[0], float(rng.choice((2, 5))))  # hot lookups
+    return queries
+
+
+def _fresh(rng: random.Random, s: Schema, order: list[str], seen: set[str]) -> Query | None:
+    for family in dict.fromkeys(order):
+        for _ in range(4):
+            q = TEMPLATES[family](rng, s)
+            if q.sql not in seen:
+                return q
+    return None
+
+
+def _with_weight(q: Query, weight: float) -> Query:
+    return Query(q.family, q.sql, q.params, q.table, q.reads, q.symptom, weight)
+
+
+# --- 4. traps and limits ------------------------------------------------------------------------------
+def _trap(rng: random.Random, s: Schema, queries: list[Query]) -> dict | None:
+    """An index no read uses, on a table with heavy writes: it only costs, so dropping it is right."""
+    writes = [q for q in queries if q.is_write]
+    if not writes or rng.random() < 0.4:
+        return None
+    t = s.table(rng.choice(writes).table)
+    read = set().union(*(q.reads for q in queries if q.table == t.name))
+    read |= {c.name for q in queries for c in t.columns if f".{c.name}" in q.sql and q.table != t.name}
+    spare = [c.name for c in t.of("cat", "measure", "date", "key") if c.name not in read]
+    if not spare:
+        return None
+    cols = rng.sample(spare, min(len(spare), rng.randint(1, 2)))
+    return {"name": f"{t.name}_{'_'.join(cols)}_idx", "table": t.name, "columns": cols}
+
+
+def _constraints(rng: random.Random, existing: int) -> dict:
+    return {
+        "storage_budget": round(rng.uniform(0.3, 1.5), 2),
+        "max_indexes": rng.randint(max(2, existing + 1), 5),
+        "max_columns": rng.randint(2, 3),
+    }
+
+
+def _difficulty(s: Schema, queries: list[Query], trap: dict | None) -> str:
+    families = {q.family for q in queries}
+    if len(s.tables) <= 3 and len(queries) == 2 and len(families) == 1:
+        return "easy"
+    joins = families & {"join", "join_group"}
+    if len(s.tables) >= 5 or (joins and "write" in families and trap):
+        return "hard"
+    return "medium"
+
+
+# --- 5. spec -----------------------------------------------------------------------------------------
+def _description(s: Schema, queries: list[Query], trap: dict | None) -> str:
+    symptoms = list(dict.fromkeys(q.symptom for q in queries))
+    lines = [f"Users of the {_words(s.domain)} database complain:"] + [f"- {x}" for x in symptoms]
+    if trap:
+        lines.append(f"- Writes to {_words(trap['table'])} have become slower than they used to be.")
+    return "\n".join(lines)
+
+
+def _lesson(s: Schema, queries: list[Query], trap: dict | None) -> str:
+    anchor = queries[0]
+    text = (f"Generated {s.archetype} schema; families {', '.join(dict.fromkeys(q.family for q in queries))}. "
+            f"The anchor {anchor.family} query on {anchor.table} needs an index on its predicate columns.")
+    if trap:
+        text += f" {trap['name']} is unused by every read and taxes the writes on {trap['table']}: drop it."
+    return text
+
+
+def _query_dicts(queries: list[Query]) -> list[dict]:
+    out, reads, writes = [], 0, 0
+    for q in queries:
+        if q.is_write:
+            writes += 1
+            qid = f"w{writes}"
+        else:
+            reads += 1
+            qid = f"q{reads}"
+        d = {"id": qid, "sql": q.sql, "params": q.params}
+        if q.weight != 1.0:
+            d["weight"] = q.weight
+        out.append(d)
+    return out
+
+
+def _table_dict(t: Table) -> dict:
+    return {"name": t.name, "rows": t.rows,
+            "columns": [{"name": c.name, "type": c.type, "gen": dict(c.gen)} for c in t.columns]}
+
+
+@lru_cache(maxsize=1024)
+def generate(n: int) -> Scenario:
+    """The scenario ``generator://index/<n>``: the same spec for the same ``n``, in any process."""
+    if n < 0:
+        raise ValueError(f"generator index must be >= 0, got {n}")
+    rng = random.Random(f"sqlgym-index-{n}")
+    split = split_of(n)
+    archetype, families, allowed = _design(rng, split)
+    schema = _schema(rng, archetype)
+    queries = _workload(rng, schema, families, allowed)
+    trap = _trap(rng, schema, queries)
+    indexes = [trap] if trap else []
+    difficulty = _difficulty(schema, queries, trap)
+    d = {
+        "id": f"generator://index/{n}",
+        "difficulty": difficulty,
+        "split": split,
+        "description": _description(schema, queries, trap),
+        "lesson": _lesson(schema, queries, trap),
+        "seed": n,
+        "tables": [_table_dict(t) for t in schema.tables],
+        "queries": _query_dicts(queries),
+        "indexes": indexes,
+        "constraints": _constraints(rng, len(indexes)),
+        "max_steps": {"easy": 12, "medium": 20, "hard": 30}[difficulty],
+        "family": "+".join(dict.fromkeys(q.family for q in queries)),
+        "archetype": archetype,
+    }
+    return scenario_from_dict(d, default_split=split)
