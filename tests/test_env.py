@@ -191,8 +191,8 @@ print(json.dumps(out, sort_keys=True))
 
 
 def test_same_seed_same_trajectory_in_another_process():
-    acts = [act("list_queries"), act("inspect_query", query_id="q1"),
-            act("create_index", table="users", columns=["email"]), act("analyze_indexes"), "bad json",
+    acts = [act("list_queries"), act("inspect_query", query_id="find_by_email"),
+            act("create_index", table="customers", columns=["email"]), act("analyze_indexes"), "bad json",
             act("submit_report", summary="ok")]
     runs = [subprocess.run([sys.executable, "-c", SCRIPT, "easy/point_lookup", json.dumps(acts)],
                            capture_output=True, text=True, check=True).stdout for _ in range(2)]

@@ -39,6 +39,10 @@ ACTION_HELP = ("list_tables, describe_table{table}, list_queries, inspect_query{
                "drop_index{name}, rewrite_query{query_id, new_sql}, submit_report{summary}")
 
 
+def _n(k: int, one: str, many: str) -> str:
+    return f"{k} {one if k == 1 else many}"
+
+
 def _resolve(scenario: str | Scenario) -> Scenario:
     return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
 
@@ -221,7 +225,8 @@ class SQLIndexEnv(gym.Env):
         return (
             f"Scenario {s.id} ({s.difficulty}). {s.description}\n"
             f"Tables: {tables}.\n"
-            f"Workload: {len(s.workload)} statements ({len(s.workload) - writes} queries, {writes} writes); "
+            f"Workload: {len(s.workload)} statements ({_n(len(s.workload) - writes, 'query', 'queries')}, "
+            f"{_n(writes, 'write', 'writes')}); "
             f"cost {num(self.baseline.cost)} (SQLite VM steps + 15 x page reads, mean over bindings, weighted).\n"
             f"Indexes: {len(self._db.indexes)} (at most {c.max_indexes}, {c.max_columns} columns each); "
             f"storage {size(self.baseline.storage_bytes)} of a {size(self.budget)} budget. "

@@ -158,7 +158,7 @@ class Query:
     sql: str
     params: dict
     table: str  # the big table the statement filters or writes
-    reads: frozenset[str]  # columns of ``table`` a SELECT mentions: an index the scenario ships must avoid them
+    reads: frozenset[tuple[str, str]]  # (table, column) a SELECT mentions: a shipped index must avoid them
     symptom: str  # one sentence in business words, for the description
     weight: float = 1.0
 
@@ -188,6 +188,10 @@ def _date_window(table: Table, col: Column, days: int) -> dict:
     first = dt.date.fromisoformat(col.gen["start"])
     last = first + dt.timedelta(days=col.gen["days"] - days)
     return {"start": {"date": [first.isoformat(), last.isoformat()]}, "end": {"plus": ["start", days]}}
+
+
+def _cols(table: Table, *names: str) -> frozenset[tuple[str, str]]:
+    return frozenset((table.name, n) for n in names)
 
 
 def _bind(table: Table, *cols: Column) -> dict:
@@ -220,13 +224,14 @@ def _holds_out(archetype: str, families: list[str]) -> bool:
 def _lead_with_anchor(rng: random.Random, families: list[str], allowed: tuple[str, ...]) -> list[str]:
     """Put an anchor family first, swapping one in if none was drawn (it is what guarantees headroom)."""
     anchors = [f for f in families if f in ANCHORS]
-    if not anchors:
-        # replace a non-held-out family, so a held-out family forced in above survives
-        spare = [i for i, f in enumerate(families) if f not in HELD_OUT_FAMILIES] or [0]
-        families[rng.choice(spare)] = rng.choice([f for f in ANCHORS if f in allowed])
-        anchors = [f for f in families if f in ANCHORS]
-    lead = anchors[0]
-    return [lead] + [f for f in families if f != lead]
+    if anchors:
+        return [anchors[0]] + [f for f in families if f != anchors[0]]
+    lead = rng.choice([f for f in ANCHORS if f in allowed])
+    # replace a family that is not held out, so one forced in above survives; else just add the anchor
+    spare = [i for i, f in enumerate(families) if f not in HELD_OUT_FAMILIES]
+    if spare:
+        families.pop(rng.choice(spare))
+    return [lead] + families
 
 
 # --- 2. schema --------------------------------------------------------------------------------------
@@ -246,7 +251,7 @@ def _schema(rng: random.Random, archetype: str) -> Schema:
     for i, (dim, parent_name) in enumerate(picked):
         parents = ()
         if i in snowflaked:
-            tables.append(_table(rng, parent_name, _rows(rng, (50, 500)), ()))
+            tables.append(_table(rng, parent_name, _rows(rng, (DIM_ROWS[0], 2_000)), ()))
             parents = (tables[-1],)
         tables.append(_table(rng, dim, _rows(rng, DIM_ROWS), parents))
     dim_tables = tuple(t for t in tables if t.name in {d for d, _ in picked})
@@ -295,7 +300,7 @@ def _point(rng: random.Random, s: Schema) -> Query:
     key = t.of("key")[0]
     shown = [c.name for c in rng.sample(t.of("cat", "measure", "date"), 2)]
     sql = f"SELECT id, {', '.join(shown)} FROM {t.name} WHERE {key.name} = :{key.name}"
-    return Query("point", sql, _bind(t, key), t.name, frozenset({key.name, *shown}),
+    return Query("point", sql, _bind(t, key), t.name, _cols(t, key.name, *shown),
                  f"Looking up a single {_words(_singular(t.name))} by its {_words(key.name)} takes far too long.")
 
 
@@ -305,7 +310,7 @@ def _eq_range(rng: random.Random, s: Schema) -> Query:
     sql = (f"SELECT id, {m.name} FROM {t.name} WHERE {cat.name} = :{cat.name} "
            f"AND {date.name} BETWEEN :start AND :end")
     params = {**_bind(t, cat), **_date_window(t, date, rng.choice((7, 14, 30)))}
-    return Query("eq_range", sql, params, t.name, frozenset({cat.name, date.name, m.name}),
+    return Query("eq_range", sql, params, t.name, _cols(t, cat.name, date.name, m.name),
                  f"Reports of {_words(t.name)} for one {_words(cat.name)} over a few weeks are slow.")
 
 
@@ -316,7 +321,7 @@ def _eq_sort(rng: random.Random, s: Schema) -> Query:
     sql = (f"SELECT id, {m.name}, {date.name} FROM {t.name} WHERE {eq.name} = :{eq.name} "
            f"ORDER BY {date.name} DESC LIMIT {rng.choice((10, 20, 50))}")
     what = _words(eq.name[:-3]) if eq.role == "fk" else _words(eq.name)
-    return Query("eq_sort", sql, _bind(t, eq), t.name, frozenset({eq.name, date.name, m.name}),
+    return Query("eq_sort", sql, _bind(t, eq), t.name, _cols(t, eq.name, date.name, m.name),
                  f"The 'latest {_words(t.name)}' list for a {what} loads slowly.")
 
 
@@ -335,7 +340,7 @@ def _group(rng: random.Random, s: Schema) -> Query:
         params, used = _date_window(t, d, rng.choice((14, 30, 60))), {d.name}
     else:
         sql, params, used = f"{head} GROUP BY {g.name}", {}, set()
-    return Query("group", sql, params, t.name, frozenset({g.name, m.name, *used}),
+    return Query("group", sql, params, t.name, _cols(t, g.name, m.name, *used),
                  f"The breakdown of {_words(t.name)} by {_words(g.name)} takes seconds to load.")
 
 
@@ -345,17 +350,19 @@ def _join(rng: random.Random, s: Schema) -> Query:
     m, shown = rng.choice(e.child.of("measure")), rng.choice(e.parent.of("cat"))
     head = (f"SELECT {c}.id, {c}.{m.name}, {p}.{shown.name} FROM {e.child.name} {c} "
             f"JOIN {e.parent.name} {p} ON {p}.id = {c}.{e.fk.name}")
+    reads = _cols(e.child, e.fk.name, m.name) | _cols(e.parent, "id", shown.name)
     if rng.random() < 0.5:  # filter on the parent: one parent row, then its children by the fk
         key = e.parent.of("key")[0]
-        sql, params, used = f"{head} WHERE {p}.{key.name} = :{key.name}", _bind(e.parent, key), {e.fk.name}
+        sql, params = f"{head} WHERE {p}.{key.name} = :{key.name}", _bind(e.parent, key)
+        reads |= _cols(e.parent, key.name)
         symptom = (f"The page that lists a {_words(_singular(e.parent.name))}'s {_words(e.child.name)} "
                    f"(found by {_words(key.name)}) is slow.")
     else:  # filter on the child: a recent window of children with their parent's details
         d = e.child.of("date")[0]
         sql, params = f"{head} WHERE {c}.{d.name} BETWEEN :start AND :end", _date_window(e.child, d, rng.choice((3, 7, 14)))
-        used = {e.fk.name, d.name}
+        reads |= _cols(e.child, d.name)
         symptom = f"The feed of recent {_words(e.child.name)} with their {_words(_singular(e.parent.name))} details is slow."
-    return Query("join", sql, params, e.child.name, frozenset({m.name, *used}), symptom)
+    return Query("join", sql, params, e.child.name, reads, symptom)
 
 
 def _write(rng: random.Random, s: Schema) -> Query:
@@ -380,7 +387,7 @@ def _or_pair(rng: random.Random, s: Schema) -> Query:
     b = rng.choice(t.of("fk") + [c for c in t.of("cat") if c.name in WIDE_CATEGORIES])
     m = rng.choice(t.of("measure"))
     sql = f"SELECT id, {m.name} FROM {t.name} WHERE {a.name} = :{a.name} OR {b.name} = :{b.name}"
-    return Query("or_pair", sql, _bind(t, a, b), t.name, frozenset({a.name, b.name, m.name}),
+    return Query("or_pair", sql, _bind(t, a, b), t.name, _cols(t, a.name, b.name, m.name),
                  f"Searching {_words(t.name)} by either {_words(a.name)} or {_words(b.name)} crawls.")
 
 
@@ -392,7 +399,8 @@ def _join_group(rng: random.Random, s: Schema) -> Query:
            f"JOIN {e.parent.name} {p} ON {p}.id = {c}.{e.fk.name} "
            f"WHERE {c}.{d.name} BETWEEN :start AND :end GROUP BY {p}.{g.name}")
     params = _date_window(e.child, d, rng.choice((7, 14, 30)))
-    return Query("join_group", sql, params, e.child.name, frozenset({e.fk.name, m.name, d.name}),
+    reads = _cols(e.child, e.fk.name, m.name, d.name) | _cols(e.parent, "id", g.name)
+    return Query("join_group", sql, params, e.child.name, reads,
                  f"The dashboard of recent {_words(e.child.name)} per {_words(_singular(e.parent.name))} "
                  f"{_words(g.name)} is slow.")
 
@@ -442,9 +450,8 @@ def _trap(rng: random.Random, s: Schema, queries: list[Query]) -> dict | None:
     if not writes or rng.random() < 0.4:
         return None
     t = s.table(rng.choice(writes).table)
-    read = set().union(*(q.reads for q in queries if q.table == t.name))
-    read |= {c.name for q in queries for c in t.columns if f".{c.name}" in q.sql and q.table != t.name}
-    spare = [c.name for c in t.of("cat", "measure", "date", "key") if c.name not in read]
+    read = set().union(*(q.reads for q in queries))
+    spare = [c.name for c in t.of("cat", "measure", "date", "key") if (t.name, c.name) not in read]
     if not spare:
         return None
     cols = rng.sample(spare, min(len(spare), rng.randint(1, 2)))
