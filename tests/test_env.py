@@ -161,7 +161,7 @@ def test_ordered_query_rewrite_must_keep_order(env):
 def test_step_limit_truncates_and_pays_the_terminal_term(tiny):
     e = gym.make("SQLIndex-v0", scenario=tiny)
     e.reset(seed=0)
-    for i in range(tiny.max_steps):
+    for _ in range(tiny.max_steps):
         obs, r, term, trunc, info = e.step(act("list_tables"))
     assert trunc and not term and "terminal" in info["reward_parts"] and "hidden_gap_closed" in info
 
