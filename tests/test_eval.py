@@ -28,7 +28,7 @@ def test_record_replays_exactly():
 def test_baselines_order_on_curated():
     s = {p: harness.run(p, "curated")["summary"] for p in ("noop", "random", "heuristic", "greedy")}
     assert s["noop"]["mean_gap_closed"] == 0.0 and s["noop"]["mean_performance"] == 0.0
-    assert s["greedy"]["mean_gap_closed"] == pytest.approx(1.0, abs=0.02)
+    assert s["greedy"]["mean_gap_closed"] > 0.9  # 1 on every scenario with headroom (tests/test_reference.py)
     assert s["greedy"]["mean_gap_closed"] > s["heuristic"]["mean_gap_closed"] > s["random"]["mean_gap_closed"]
 
 

@@ -24,7 +24,7 @@ def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m sqlgym.eval", description="Score policies on sqlgym scenarios.")
     p.add_argument("--env", default="SQLIndex-v0", help="environment id (default SQLIndex-v0)")
     p.add_argument("--policy", default="greedy",
-                   help="policy name, or several separated by commas: noop, random, heuristic, greedy")
+                   help="policy name, or several separated by commas: noop, random, heuristic, greedy, brute")
     p.add_argument("--split", default="curated", help="curated (every hand-written scenario) or train/validation/test")
     p.add_argument("--episodes", type=int, default=None,
                    help="episodes (generated splits: the first N scenarios, default 200; curated: default one each)")

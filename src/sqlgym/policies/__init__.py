@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from sqlgym.errors import unknown_name
 from sqlgym.policies.base import Policy, action
-from sqlgym.policies.index import GreedyPolicy, HeuristicPolicy, NoopPolicy, RandomPolicy, ReplayPolicy
+from sqlgym.policies.index import BrutePolicy, GreedyPolicy, HeuristicPolicy, NoopPolicy, RandomPolicy, ReplayPolicy
 
-POLICIES = {"noop": NoopPolicy, "random": RandomPolicy, "heuristic": HeuristicPolicy, "greedy": GreedyPolicy}
+POLICIES = {"noop": NoopPolicy, "random": RandomPolicy, "heuristic": HeuristicPolicy, "greedy": GreedyPolicy,
+            "brute": BrutePolicy}
 
 
 def make_policy(name: str) -> Policy:
@@ -16,5 +17,5 @@ def make_policy(name: str) -> Policy:
     return POLICIES[name]()
 
 
-__all__ = ["POLICIES", "GreedyPolicy", "HeuristicPolicy", "NoopPolicy", "Policy", "RandomPolicy", "ReplayPolicy",
+__all__ = ["POLICIES", "BrutePolicy", "GreedyPolicy", "HeuristicPolicy", "NoopPolicy", "Policy", "RandomPolicy", "ReplayPolicy",
            "action", "make_policy"]

@@ -70,6 +70,19 @@ class HeuristicPolicy(Policy):
                 room -= 1
 
 
+class BrutePolicy(Policy):
+    """Index every column, table by table, until the budget or index limit refuses; the exploit to beat."""
+
+    name = "brute"
+
+    def reset(self, scenario: Scenario, seed: int | None = None) -> None:
+        super().reset(scenario, seed)
+        for t in scenario.schema:
+            for col in t.columns:
+                if not col.primary_key:
+                    self.plan.append(action("create_index", table=t.name, columns=[col.name]))
+
+
 class GreedyPolicy(Policy):
     """Replays the greedy what-if advisor's moves on measured cost: the reference configuration."""
 
