@@ -45,6 +45,21 @@ def test_check_env_passes(env):
     check_env(env.unwrapped)
 
 
+@pytest.mark.parametrize("sid", ["easy/point_lookup", "hard/finance_ledger", "generator://index/3"])
+def test_check_env_on_curated_and_generated(sid):
+    e = gym.make("SQLIndex-v0", scenario=sid)
+    check_env(e.unwrapped)
+    e.close()
+
+
+def test_split_draws_scenarios_with_the_env_rng():
+    e = gym.make("SQLIndex-v0", split="train", n=5)
+    first = [e.reset(seed=s)[1]["scenario"] for s in range(6)]
+    again = [e.reset(seed=s)[1]["scenario"] for s in range(6)]
+    assert first == again and len(set(first)) > 1
+    assert all(sid.startswith("generator://index/") for sid in first)
+
+
 def test_info_keys_and_first_observation(env):
     obs, info = env.reset(seed=1)
     for key in ("scenario", "cost", "baseline_cost", "reference_cost", "performance", "gap_closed",
