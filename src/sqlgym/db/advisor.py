@@ -96,9 +96,11 @@ def candidates(scenario: Scenario) -> list[IndexSpec]:
     tables = scenario.tables
     seen: dict[tuple, IndexSpec] = {}
 
+    pks = {t.name: {c.name for c in t.columns if c.primary_key} for t in scenario.schema}
+
     def add(table: str, cols) -> None:
         cols = tuple(dict.fromkeys(cols))[:width]
-        if cols and (table, cols) not in seen:
+        if cols and cols[0] not in pks[table] and (table, cols) not in seen:
             seen[(table, cols)] = IndexSpec(table, cols)
 
     for q in scenario.workload:
@@ -171,15 +173,20 @@ def apply(db: Database, move: Move) -> str:
     return move.name
 
 
-def undo(db: Database, move: Move, name: str, spec: IndexSpec | None, origin: str | None) -> None:
+def undo(db: Database, move: Move, name: str, done: list[Move]) -> None:
+    """Exactly the state before ``move``: dropping what was created is exact; a dropped index (and,
+    under stale statistics, its statistics rows) is brought back by restoring and replaying ``done``."""
     if move.kind == "create":
         db.drop_index(name)
     else:
-        db.create_index(spec, name, origin or "scenario")
+        db.restore()
+        for mv in done:
+            apply(db, mv)
 
 
 def greedy(db: Database, meter: WorkloadMeter, *, min_gain: float = 0.005, max_rounds: int = 12) -> list[Move]:
-    """Greedy what-if search from the database's current state; leaves the moves applied."""
+    """Greedy what-if search from the database as built (it restores it); leaves the moves applied."""
+    db.restore()
     scenario = meter.scenario
     pool = candidates(scenario)
     baseline = meter.workload_cost(db, "visible")
@@ -191,7 +198,6 @@ def greedy(db: Database, meter: WorkloadMeter, *, min_gain: float = 0.005, max_r
         options += [Move("drop", name=n) for n in sorted(db.indexes)]
         best: tuple[float, int, Move] | None = None
         for mv in options:
-            spec, origin = db.indexes.get(mv.name), db.origin.get(mv.name)
             try:
                 name = apply(db, mv)
             except apsw.Error:
@@ -201,7 +207,7 @@ def greedy(db: Database, meter: WorkloadMeter, *, min_gain: float = 0.005, max_r
                 size = db.storage_bytes()
                 if best is None or (cost, size) < (best[0], best[1]):
                     best = (cost, size, Move(mv.kind, mv.index, name))
-            undo(db, mv, name, spec, origin)
+            undo(db, mv, name, moves)
         if best is None or current - best[0] < min_gain * baseline:
             break
         apply(db, best[2])

@@ -98,10 +98,42 @@ def _draw_bindings(rng, scenario: Scenario, data: dict, count: int) -> dict[str,
     return out
 
 
+def _load(conn: apsw.Connection, scenario: Scenario, data: dict, fraction: float = 1.0) -> None:
+    """Tables, rows (a leading ``fraction`` of each table), then the scenario's indexes, then ANALYZE.
+
+    Indexes are built after the data, packed as CREATE INDEX packs them, so an index the agent drops
+    and re-creates is the same B-tree it was.
+    """
+    for t in scenario.schema:
+        conn.execute(_create_table_sql(t))
+    with conn:
+        for t in scenario.schema:
+            hi = max(1, int(t.rows * fraction))
+            cols = [data[t.name][c.name][:hi] for c in t.columns]
+            marks = ", ".join("?" for _ in t.columns)
+            conn.executemany(f"INSERT INTO {quote(t.name)} VALUES ({marks})", zip(*cols))
+        for ix in scenario.indexes:
+            conn.execute(index_sql(ix, ix.name or "idx"))
+    conn.execute("ANALYZE")
+
+
+def _stale_statistics(conn: apsw.Connection, scenario: Scenario, data: dict) -> None:
+    """Replace the statistics with those ANALYZE gave when only a fraction of the rows existed."""
+    early = apsw.Connection(":memory:")
+    _load(early, scenario, data, scenario.statistics.analyzed_fraction)
+    with conn:
+        for stat in ("sqlite_stat1", "sqlite_stat4"):
+            rows = list(early.execute(f"SELECT * FROM {stat}"))
+            conn.execute(f"DELETE FROM {stat}")
+            if rows:
+                marks = ", ".join("?" for _ in rows[0])
+                conn.executemany(f"INSERT INTO {stat} VALUES ({marks})", rows)
+    early.close()
+
+
 def build_snapshot(scenario: Scenario, instance: int = 0) -> Snapshot:
     """Generate the data (seeded by the scenario's seed and ``instance``), load it, snapshot it."""
     rng = np.random.default_rng([scenario.seed, instance])
-    conn = apsw.Connection(":memory:")
     data: dict[str, dict[str, list]] = {}
     rows: dict[str, int] = {}
     for t in scenario.schema:
@@ -109,25 +141,10 @@ def build_snapshot(scenario: Scenario, instance: int = 0) -> Snapshot:
         for c in t.columns:
             cols[c.name] = generate_column(rng, t.rows, dict(c.gen), {"columns": cols, "rows": rows})
         data[t.name], rows[t.name] = cols, t.rows
-        conn.execute(_create_table_sql(t))
-    for ix in scenario.indexes:
-        conn.execute(index_sql(ix, ix.name or "idx"))
-
-    def load(t: TableSpec, lo: int, hi: int) -> None:
-        cols = [data[t.name][c.name][lo:hi] for c in t.columns]
-        marks = ", ".join("?" for _ in t.columns)
-        conn.executemany(f"INSERT INTO {quote(t.name)} VALUES ({marks})", zip(*cols))
-
-    frac = scenario.statistics.analyzed_fraction if scenario.statistics.policy == "stale" else 1.0
-    with conn:
-        cut = {t.name: max(1, int(t.rows * frac)) for t in scenario.schema}
-        for t in scenario.schema:
-            load(t, 0, cut[t.name])
-    conn.execute("ANALYZE")
-    if frac < 1.0:
-        with conn:
-            for t in scenario.schema:
-                load(t, cut[t.name], t.rows)
+    conn = apsw.Connection(":memory:")
+    _load(conn, scenario, data)
+    if scenario.statistics.policy == "stale":
+        _stale_statistics(conn, scenario, data)
     table_bytes = sum(
         r[0] for r in conn.execute(
             "SELECT SUM(pgsize) FROM dbstat WHERE name IN (%s)" % ",".join("?" * len(rows)), tuple(rows))
@@ -161,8 +178,12 @@ class Database:
         self.sandbox.run("admin", None, lambda: self.conn.execute("SELECT COUNT(*) FROM sqlite_schema").fetchall())
         self.indexes: dict[str, IndexSpec] = {ix.name: ix for ix in self.scenario.indexes}
         self.origin: dict[str, str] = {ix.name: "scenario" for ix in self.scenario.indexes}
-        build_state = ("build",) if self.scenario.statistics.policy == "stale" else None
-        self._stats: dict[str, tuple] = {t.name: build_state or self._index_keys(t.name) for t in self.scenario.schema}
+        # What the planner's statistics for each table are: ("analyzed", index keys at the last ANALYZE)
+        # or, for stale statistics, ("build", the build-time indexes whose stale rows still exist).
+        stale = self.scenario.statistics.policy == "stale"
+        self._stats: dict[str, tuple] = {
+            t.name: ("build", self._index_keys(t.name)) if stale else ("analyzed", self._index_keys(t.name))
+            for t in self.scenario.schema}
 
     def close(self) -> None:
         self.conn.close()
@@ -201,15 +222,18 @@ class Database:
     def drop_index(self, name: str) -> None:
         table = self.indexes[name].table
         self.sandbox.run("admin", None, self.conn.execute, f"DROP INDEX {quote(name)}")
-        del self.indexes[name]
+        key = self.indexes.pop(name).key()
         self.origin.pop(name, None)
         if self.scenario.statistics.policy == "analyze":
             self.analyze(table)
+        else:  # DROP INDEX deletes that index's statistics rows
+            kind, keys = self._stats[table]
+            self._stats[table] = (kind, tuple(k for k in keys if k != key))
 
     def analyze(self, table: str) -> None:
         """Refresh statistics for one table (the agent may ask; it may never write sqlite_stat*)."""
         self.sandbox.run("admin", None, self.conn.execute, f"ANALYZE {quote(table)}")
-        self._stats[table] = self._index_keys(table)
+        self._stats[table] = ("analyzed", self._index_keys(table))
 
     # -- running SQL -------------------------------------------------------------------------------
     def query(self, sql: str, params: Binding | Sequence = (), *, budget: int, max_rows: int | None = None,
