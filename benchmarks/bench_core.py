@@ -23,7 +23,7 @@ import numpy as np
 import sqlgym
 from sqlgym.db.advisor import candidates, default_index_name
 from sqlgym.db.runtime import runtime_for
-from sqlgym.db.sqlite import Database, build_snapshot, index_sql
+from sqlgym.db.sqlite import Database, build_snapshot
 
 
 def timed(fn, repeat: int) -> float:
