@@ -146,6 +146,24 @@ def test_exploits_earn_no_more_than_doing_nothing(env, tmp_path, monkeypatch, wh
     assert total_after == noop, "the env keeps working"
 
 
+def test_unique_index_that_breaks_the_workload_writes_is_refused(tiny):
+    import copy
+
+    from sqlgym.scenarios.spec import scenario_from_dict
+    from tests.conftest import TINY
+
+    d = copy.deepcopy(TINY)
+    d["id"] = "test/unique"
+    d["queries"].append({"id": "w2", "sql": "INSERT INTO customers(email, country) VALUES (:e, 'us')",
+                         "params": {"e": {"column": "customers.email"}}})
+    e = gym.make("SQLIndex-v0", scenario=scenario_from_dict(d))
+    e.reset(seed=0)
+    obs, r, term, trunc, info = e.step(act("create_index", table="customers", columns=["email"], unique=True))
+    assert not info["action_valid"] and "UNIQUE" in obs and info["n_indexes"] == 1
+    obs, r, term, trunc, info = e.step(act("submit_report"))
+    assert term and info["action_valid"]
+
+
 def test_create_drop_cycle_shaping_is_exactly_zero(env):
     cycle = [act("create_index", table="customers", columns=["email"], name="a"), act("drop_index", name="a")]
     _, steps = play(env, cycle * 2)

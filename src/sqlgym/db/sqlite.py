@@ -145,10 +145,8 @@ def build_snapshot(scenario: Scenario, instance: int = 0) -> Snapshot:
     _load(conn, scenario, data)
     if scenario.statistics.policy == "stale":
         _stale_statistics(conn, scenario, data)
-    table_bytes = sum(
-        r[0] for r in conn.execute(
-            "SELECT SUM(pgsize) FROM dbstat WHERE name IN (%s)" % ",".join("?" * len(rows)), tuple(rows))
-    )
+    marks = ",".join("?" * len(rows))
+    (table_bytes,) = conn.execute(f"SELECT SUM(pgsize) FROM dbstat WHERE name IN ({marks})", tuple(rows)).fetchone()
     brng = np.random.default_rng([scenario.seed, instance, 1])
     visible = _draw_bindings(brng, scenario, data, scenario.visible_bindings)
     hidden = _draw_bindings(brng, scenario, data, scenario.hidden_bindings)

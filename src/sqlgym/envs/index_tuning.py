@@ -375,6 +375,13 @@ class SQLIndexEnv(gym.Env):
             used = self._db.storage_bytes()
             self._db.drop_index(name)
             raise InvalidAction(f"over the storage budget: {size(used)} of {size(self.budget)}; index not created")
+        if unique:  # the workload's writes must still succeed under the new constraint
+            try:
+                for which in ("visible", "hidden"):
+                    self._rt.meter.workload_cost(self._db, which, self.rewrites)
+            except apsw.Error as e:
+                self._db.drop_index(name)
+                raise InvalidAction(f"the workload's writes fail under this UNIQUE index ({e}); index not created") from None
         unused = () if name in self._index_users() else (name,)
         return (f"Created index {name} on {table}({', '.join(columns)}){' WHERE ' + spec.where if spec.where else ''}, "
                 f"{size(self._db.index_bytes(name))}. " + self._cost_line(before), unused)

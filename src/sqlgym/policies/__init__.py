@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from sqlgym.errors import unknown_name
 from sqlgym.policies.base import Policy, action
-from sqlgym.policies.index import BrutePolicy, GreedyPolicy, HeuristicPolicy, NoopPolicy, RandomPolicy, ReplayPolicy
+from sqlgym.policies.index import (
+    BrutePolicy,
+    GreedyPolicy,
+    HeuristicPolicy,
+    NoopPolicy,
+    RandomPolicy,
+    ReplayPolicy,
+)
 
 POLICIES = {"noop": NoopPolicy, "random": RandomPolicy, "heuristic": HeuristicPolicy, "greedy": GreedyPolicy,
             "brute": BrutePolicy}
