@@ -46,3 +46,18 @@ def test_index_lowers_cost_and_cache_is_exact(db, tiny):
     assert fresh == tuned
     db.drop_index("ix_email")
     assert meter.workload_cost(db, "visible") == base
+
+
+def test_cost_does_not_depend_on_what_was_created_and_dropped_before(db, tiny):
+    """Dropped indexes must leave no trace (no freelist), or cached costs would depend on history."""
+    meter = WorkloadMeter(tiny)
+    target = IndexSpec("orders", ("customer_id", "status"))
+    db.create_index(target, "ix_target")
+    fresh = WorkloadMeter(tiny).workload_cost(db, "visible")
+    db.restore()
+    for i, cols in enumerate([("status",), ("amount", "status"), ("note", "amount")]):
+        db.create_index(IndexSpec("orders", cols), f"ix_tmp{i}")
+    for i in range(3):
+        db.drop_index(f"ix_tmp{i}")
+    db.create_index(target, "ix_target")
+    assert meter.workload_cost(db, "visible") == fresh

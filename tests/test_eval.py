@@ -44,14 +44,21 @@ def test_summary_and_json_output(tmp_path, capsys):
     assert (tmp_path / "p.png").stat().st_size > 1000
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--policy", "greddy"], "Did you mean 'greedy'"),
-    (["--split", "tests"], "Did you mean 'test'"),
+@pytest.mark.parametrize("args,message,listing", [
+    (["--policy", "greddy"], "Did you mean 'greedy'", "Valid:"),
+    (["--split", "tests"], "Did you mean 'test'", "Valid:"),
+    (["--scenario", "easy/point_lookpu"], "Did you mean 'easy/point_lookup'", "Known:"),
 ])
-def test_misspelt_names_list_valid_ones(args, message, capsys):
+def test_misspelt_names_list_valid_ones(args, message, listing, capsys):
     assert main(args) == 2
     out = capsys.readouterr().out
-    assert message in out and "Valid:" in out
+    assert message in out and listing in out
+
+
+def test_one_scenario_several_seeds():
+    res = harness.run("random", scenario="easy/fk_join", episodes=3, seed=1)
+    assert [r["scenario"] for r in res["records"]] == ["easy/fk_join"] * 3
+    assert len({tuple(r["actions"]) for r in res["records"]}) > 1
 
 
 def test_misspelt_scenario_lists_close_ones():

@@ -104,6 +104,9 @@ def _load(conn: apsw.Connection, scenario: Scenario, data: dict, fraction: float
     Indexes are built after the data, packed as CREATE INDEX packs them, so an index the agent drops
     and re-creates is the same B-tree it was.
     """
+    # No freelist: a dropped index's pages are released at commit, so page reads (writes allocate
+    # pages) depend on what the database holds, never on what was created and dropped before.
+    conn.execute("PRAGMA auto_vacuum = FULL")
     for t in scenario.schema:
         conn.execute(_create_table_sql(t))
     with conn:

@@ -26,6 +26,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--policy", default="greedy",
                    help="policy name, or several separated by commas: noop, random, heuristic, greedy, brute")
     p.add_argument("--split", default="curated", help="curated (every hand-written scenario) or train/validation/test")
+    p.add_argument("--scenario", help="one scenario id instead of a split (run --episodes times, seeds differ)")
     p.add_argument("--episodes", type=int, default=None,
                    help="episodes (generated splits: the first N scenarios, default 200; curated: default one each)")
     p.add_argument("--seed", type=int, default=0, help="seed of episode 0; episode i uses seed+i")
@@ -63,13 +64,13 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         results = []
         for policy in [p.strip() for p in args.policy.split(",") if p.strip()]:
-            n = len(harness.scenario_ids(args.split, args.episodes))
+            n = len(harness.scenario_ids(args.split, args.episodes, args.scenario))
             t0 = time.perf_counter()
             with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
                 task = bar.add_task(f"{policy} on {args.split}", total=n)
                 res = harness.run(policy, args.split, args.episodes, args.seed, args.workers, args.env,
-                                  progress=lambda k: bar.advance(task, k))
+                                  progress=lambda k: bar.advance(task, k), scenario=args.scenario)
             res["seconds"] = time.perf_counter() - t0
             console.print(f"{policy}: {n} episodes in {res['seconds']:.1f} s ({n / res['seconds']:.2f} episodes/s)")
             results.append(res)

@@ -23,7 +23,10 @@ INFO_KEYS = ("cost", "baseline_cost", "reference_cost", "performance", "gap_clos
 SPLITS = ("curated", "train", "validation", "test")
 
 
-def scenario_ids(split: str, episodes: int | None) -> list[str]:
+def scenario_ids(split: str, episodes: int | None, scenario: str | None = None) -> list[str]:
+    if scenario is not None:
+        sqlgym.load_scenario(scenario)  # a misspelt id fails here, with "did you mean"
+        return [scenario] * (episodes or 1)
     if split not in SPLITS:
         raise unknown_name("split", split, list(SPLITS))
     if split == "curated":
@@ -59,13 +62,14 @@ def _job(args):
 
 
 def run(policy: str, split: str = "curated", episodes: int | None = None, seed: int = 0, workers: int = 1,
-        env_id: str = "SQLIndex-v0", progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+        env_id: str = "SQLIndex-v0", progress: Callable[[int], None] | None = None,
+        scenario: str | None = None) -> dict[str, Any]:
     """Evaluate one policy; returns ``{"records": [...], "summary": {...}}``."""
     if env_id != "SQLIndex-v0":
         raise unknown_name("environment id", env_id, ["SQLIndex-v0"])
     if policy not in POLICIES:
         raise unknown_name("policy", policy, sorted(POLICIES))
-    ids = scenario_ids(split, episodes)
+    ids = scenario_ids(split, episodes, scenario)
     jobs = [(policy, sid, seed + i, env_id) for i, sid in enumerate(ids)]
     if workers > 1:
         with ProcessPoolExecutor(workers) as ex:
@@ -78,7 +82,7 @@ def run(policy: str, split: str = "curated", episodes: int | None = None, seed: 
         for j in jobs:
             records.append(_job(j))
             progress and progress(1)
-    return {"env": env_id, "policy": policy, "split": split, "seed": seed, "records": records,
+    return {"env": env_id, "policy": policy, "split": scenario or split, "seed": seed, "records": records,
             "summary": summarize(records)}
 
 
