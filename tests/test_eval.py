@@ -64,3 +64,15 @@ def test_one_scenario_several_seeds():
 def test_misspelt_scenario_lists_close_ones():
     with pytest.raises(ConfigError):
         harness.run("nope")
+
+
+def test_records_replay_exactly_in_a_fresh_process(tmp_path):
+    """Brute force creates, is refused and drops indexes: its records must replay bit for bit
+    in another process, where no in-memory cost cache can hide a history-dependent cost."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "brute.json"
+    assert main(["--policy", "brute", "--split", "curated", "--out", str(out)]) == 0
+    proc = subprocess.run([sys.executable, "-m", "sqlgym.eval", "--validate", str(out)], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
