@@ -153,7 +153,7 @@ def bench_correlation(sids: list[str], pairs: int, seed: int = 0) -> None:
                         pass
 
             run()  # warm the statement cache
-            walls.append(min(timed(run, 1) for _ in range(7)))
+            walls.append(min(timed(run, 1) for _ in range(11)))
             costs.append(cost)
             db.close()
             plain.close()
@@ -167,7 +167,7 @@ def bench_correlation(sids: list[str], pairs: int, seed: int = 0) -> None:
 def main(argv=None) -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--scenarios", nargs="*", default=None, help="scenario ids (default: all curated)")
-    p.add_argument("--pairs", type=int, default=80, help="(query, configuration) pairs for the correlation")
+    p.add_argument("--pairs", type=int, default=150, help="(query, configuration) pairs for the correlation")
     a = p.parse_args(argv)
     sids = a.scenarios or sqlgym.list_scenarios("SQLIndex-v0", split="curated")
     bench_reset(sids)
