@@ -65,12 +65,13 @@ def check_rewrite(dbs: list[Database], q: QuerySpec, new_sql: str, budget: int) 
     why = static_check(q, new_sql)
     if why:
         return why
+    used = parse(new_sql).params
     for db in dbs:
         bindings = db.snapshot.visible[q.id] + db.snapshot.hidden[q.id]
         for b in bindings:
             try:
                 want = _rows(db, q.sql, b, budget=10 * budget)
-                got = _rows(db, new_sql, {k: v for k, v in b.items() if k in parse(new_sql).params}, budget=budget)
+                got = _rows(db, new_sql, {k: v for k, v in b.items() if k in used}, budget=budget)
             except BudgetExceeded as e:
                 return f"the rewrite was stopped: {e}"
             except Exception as e:  # noqa: BLE001 - any SQLite error in agent SQL is an observation
