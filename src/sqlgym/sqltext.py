@@ -18,7 +18,6 @@ class SqlFacts:
     tables: frozenset[str]  # base tables, CTE names excluded, lower-case
     params: frozenset[str]  # named placeholders (:name)
     ordered: bool  # the outermost query has ORDER BY
-    limited: bool  # the outermost query has LIMIT
 
 
 def parse(sql: str) -> SqlFacts:
@@ -45,7 +44,6 @@ def parse(sql: str) -> SqlFacts:
         tables=tables,
         params=params,
         ordered=bool(tree.args.get("order")) if kind == "select" else False,
-        limited=bool(tree.args.get("limit")) if kind == "select" else False,
     )
 
 

@@ -22,7 +22,6 @@ class WorkloadMeter:
     def __init__(self, scenario: Scenario, cache: dict | None = None):
         self.scenario = scenario
         self.cache: dict = {} if cache is None else cache
-        self.measured = 0  # statements actually executed (cache misses), for benchmarks
 
     def query_cost(self, db: Database, q: QuerySpec, which: str, sql: str | None = None,
                    budget: int = WORKLOAD_BUDGET) -> float:
@@ -36,7 +35,6 @@ class WorkloadMeter:
         total = 0
         for b in bindings:
             total += db.measure(sql, b, dml=q.kind == "dml", budget=budget).cost
-            self.measured += 1
         cost = total / len(bindings)
         self.cache[key] = cost
         return cost
