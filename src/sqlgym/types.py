@@ -65,3 +65,19 @@ class Transition:
     # indexes the action created that no workload query's plan uses (for the wrong-index penalty)
     unused_new_indexes: tuple[str, ...] = ()
     best_performance: float = 0.0  # best performance points reached before this step (milestones)
+
+
+@dataclass(frozen=True)
+class AnswerTransition:
+    """One text-to-SQL step, as rewards see it (no SQL text, no database: just what happened)."""
+
+    action_type: str  # "" when the action did not parse
+    valid: bool
+    step: int
+    terminal: bool
+    kind: str  # the question's kind: answerable / clarification / unanswerable
+    correct: bool = False  # terminal and right (EX match, abstention or clarify-then-answer as the kind needs)
+    ran: bool = False  # this step's answer SQL executed without error
+    row_f1: float = 0.0  # this step's answer rows against the gold rows (0 when not an answer)
+    repeated: bool = False  # the same action was taken earlier in the episode
+    first_clarify: bool = False  # the episode's first clarify action

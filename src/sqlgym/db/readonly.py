@@ -1,0 +1,117 @@
+"""A database the agent may only read: an in-memory copy under the sandbox, one statement at a time.
+
+Text-to-SQL episodes never write, so one copy serves every episode: the authorizer allows reads
+only and ``PRAGMA query_only`` is set as a second wall.
+"""
+
+from __future__ import annotations
+
+import apsw
+from sqlglot.errors import SqlglotError
+from sqlglot.tokens import Tokenizer, TokenType
+
+from sqlgym.db.sandbox import Sandbox
+from sqlgym.sqltext import quote
+
+
+def statement_count(sql: str) -> int:
+    """Statements in ``sql`` by sqlglot's tokenizer (a ';' inside a string literal does not split)."""
+    try:
+        tokens = Tokenizer().tokenize(sql)
+    except (SqlglotError, ValueError):
+        return 1  # SQLite will say what is wrong with it
+    count, pending = 0, False
+    for t in tokens:
+        if t.token_type == TokenType.SEMICOLON:
+            count += pending
+            pending = False
+        else:
+            pending = True
+    return count + pending
+
+
+class ReadOnlyDatabase:
+    """``image`` (bytes from ``Connection.serialize``) opened read-only in memory."""
+
+    def __init__(self, image: bytes):
+        self.conn = apsw.Connection(":memory:")
+        self.sandbox = Sandbox(self.conn)
+        self.sandbox.run("restore", None, self.conn.deserialize, "main", image)
+        self.sandbox.run("admin", None, self.conn.execute, "PRAGMA query_only = 1")
+        rows = self._admin("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        self.tables: list[str] = [r[0] for r in rows]
+        self._lower = {t.lower(): t for t in self.tables}
+        self._counts: dict[str, int] = {}
+
+    def _admin(self, sql: str, params: tuple = ()) -> list[tuple]:
+        return self.sandbox.run("admin", None, lambda: list(self.conn.execute(sql, params)))
+
+    def table(self, name: str) -> str | None:
+        """The table's real name (case-insensitive match), or None."""
+        return self._lower.get(name.strip().strip('"`[]').lower())
+
+    def row_count(self, table: str) -> int:
+        if table not in self._counts:
+            self._counts[table] = int(self._admin(f"SELECT COUNT(*) FROM {quote(table)}")[0][0])
+        return self._counts[table]
+
+    def columns(self, table: str) -> list[tuple[str, str, bool]]:
+        """(name, declared type, is primary key) per column."""
+        return [(r[1], r[2] or "", bool(r[5])) for r in self._admin(f"PRAGMA table_info({quote(table)})")]
+
+    def foreign_keys(self, table: str) -> list[tuple[str, str, str]]:
+        """(column, referenced table, referenced column) per foreign key."""
+        out = []
+        for r in self._admin(f"PRAGMA foreign_key_list({quote(table)})"):
+            target = r[4]
+            if target is None:  # REFERENCES t without a column: t's primary key
+                pk = [c for c, _, is_pk in self.columns(r[2]) if is_pk] if self.table(r[2]) else []
+                target = pk[0] if pk else "rowid"
+            out.append((r[3], r[2], target))
+        return out
+
+    def create_statements(self) -> list[str]:
+        """The CREATE TABLE text of every table, as the schema was written."""
+        return [r[0] for r in self._admin(
+            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+
+    def run(self, sql: str, *, budget: int, max_rows: int) -> tuple[list[str], list[tuple], int]:
+        """One read-only statement: (column names, first ``max_rows`` rows, total rows).
+
+        Raises ``ValueError`` for more than one statement, ``BudgetExceeded`` past ``budget`` VM
+        steps, ``apsw.Error`` for anything SQLite or the sandbox refuses.
+        """
+        n = statement_count(sql)
+        if n != 1:
+            raise ValueError(f"send exactly one SQL statement, not {n}")
+
+        def go():
+            cur = self.conn.execute(sql)
+            try:
+                names = [d[0] for d in cur.get_description()]
+            except apsw.ExecutionCompleteError:
+                names = []
+            kept, total = [], 0
+            for row in cur:
+                total += 1
+                if len(kept) < max_rows:
+                    kept.append(row)
+            return names, kept, total
+
+        return self.sandbox.run("read", budget, go)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def image_of_file(path: str) -> bytes:
+    """Read a SQLite file without ever opening it for writing (immutable, read-only URI)."""
+    import pathlib
+    import urllib.parse
+
+    uri = "file:" + urllib.parse.quote(str(pathlib.Path(path).resolve())) + "?mode=ro&immutable=1"
+    src = apsw.Connection(uri, flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI)
+    try:
+        return src.serialize("main")
+    finally:
+        src.close()
