@@ -24,7 +24,7 @@ from sqlgym.envs.text import CHARSET, MAX_ACTION, MAX_OBS, clean, table
 from sqlgym.errors import ConfigError, unknown_name
 from sqlgym.eval.metrics import Result, execution_match, row_f1
 from sqlgym.rewards.text2sql import text2sql_reward
-from sqlgym.scenarios.text2sql import SPLITS, Question
+from sqlgym.scenarios.text2sql import SPLITS
 from sqlgym.scenarios.text2sql.catalog import Dataset, load_dataset
 from sqlgym.types import AnswerTransition
 
@@ -64,12 +64,10 @@ class _Text2SQLBase(gym.Env):
         else:
             if split is not None and split not in SPLITS:
                 raise unknown_name("split", split, list(SPLITS))
-            pool = self.dataset.questions(split or "train")
-            if db_id is not None:
-                dbs = sorted({q.db_id for q in self.dataset.questions()})
-                if db_id not in dbs:
-                    raise unknown_name("database", db_id, dbs)
-                pool = [q for q in pool if q.db_id == db_id]
+            if split is None and db_id is not None:
+                pool = self.dataset.questions(None, db_id)  # a database alone: all of its questions
+            else:
+                pool = self.dataset.questions(split or "train", db_id)
             if not pool:
                 raise ConfigError(f"no questions in split {split or 'train'!r}" + (f" for {db_id!r}" if db_id else ""))
             self._pool = pool
@@ -142,7 +140,8 @@ class _Text2SQLBase(gym.Env):
         self._last_obs = clean(obs)
         info = self._info(valid=error is None, error=error, parts=parts)
         if terminated or truncated:
-            info.update(correct=bool(correct), answered=terminated, set_correct=bool(outcome.get("set_match", False)))
+            as_set = terminated and self._judge(act, {**outcome, "match": outcome.get("set_match", False)})
+            info.update(correct=bool(correct), answered=terminated, set_correct=bool(as_set))
         return self._last_obs, float(reward), terminated, truncated, info
 
     def render(self):

@@ -2,6 +2,7 @@
 
     python -m sqlgym.eval --env SQLIndex-v0 --policy greedy --split test --episodes 200 --seed 0 --out results.json
     python -m sqlgym.eval --policy noop,random,heuristic,greedy --split curated --plot curated.png
+    python -m sqlgym.eval --env Text2SQL-v0 --policy gold,schema-heuristic,random --split test
     python -m sqlgym.eval --compare a.json b.json
     python -m sqlgym.eval --validate results.json
 """
@@ -18,14 +19,20 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedCo
 
 from sqlgym.errors import SqlgymError
 from sqlgym.eval import harness, report
+from sqlgym.policies import TEXT_ENVS
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m sqlgym.eval", description="Score policies on sqlgym scenarios.")
-    p.add_argument("--env", default="SQLIndex-v0", help="environment id (default SQLIndex-v0)")
-    p.add_argument("--policy", default="greedy",
-                   help="policy name, or several separated by commas: noop, random, heuristic, greedy, brute")
-    p.add_argument("--split", default="curated", help="curated (every hand-written scenario) or train/validation/test")
+    p.add_argument("--env", default="SQLIndex-v0", help="environment id: SQLIndex-v0 (default), Text2SQL-v0, Text2SQLDirect-v0")
+    p.add_argument("--policy", default=None,
+                   help="policy name, or several separated by commas. SQLIndex-v0: noop, random, heuristic, greedy "
+                        "(default), brute. Text2SQL: gold (default), schema-heuristic, random")
+    p.add_argument("--split", default=None,
+                   help="SQLIndex-v0: curated (default; every hand-written scenario) or train/validation/test. "
+                        "Text2SQL: train/validation/test (default test: the held-out database)")
+    p.add_argument("--dataset", default="sqlgym",
+                   help="Text2SQL: sqlgym (the shipped databases), spider:<dir> or bird:<dir> (a local copy)")
     p.add_argument("--scenario", help="one scenario id instead of a split (run --episodes times, seeds differ)")
     p.add_argument("--episodes", type=int, default=None,
                    help="episodes (generated splits: the first N scenarios, default 200; curated: default one each)")
@@ -44,6 +51,9 @@ def _runs(data) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
+    text = args.env in TEXT_ENVS
+    args.policy = args.policy or ("gold" if text else "greedy")
+    args.split = args.split or ("test" if text else "curated")
     console = Console(width=None if sys.stdout.isatty() else 140)
     try:
         if args.validate:
@@ -64,13 +74,13 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         results = []
         for policy in [p.strip() for p in args.policy.split(",") if p.strip()]:
-            n = len(harness.scenario_ids(args.split, args.episodes, args.scenario))
+            n = len(harness.scenario_ids(args.split, args.episodes, args.scenario, args.env, args.dataset))
             t0 = time.perf_counter()
             with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
                 task = bar.add_task(f"{policy} on {args.split}", total=n)
                 res = harness.run(policy, args.split, args.episodes, args.seed, args.workers, args.env,
-                                  progress=lambda k: bar.advance(task, k), scenario=args.scenario)
+                                  progress=lambda k: bar.advance(task, k), scenario=args.scenario, dataset=args.dataset)
             res["seconds"] = time.perf_counter() - t0
             console.print(f"{policy}: {n} episodes in {res['seconds']:.1f} s ({n / res['seconds']:.2f} episodes/s)")
             results.append(res)

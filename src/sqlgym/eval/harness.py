@@ -16,14 +16,28 @@ import gymnasium as gym
 
 import sqlgym
 from sqlgym.errors import ConfigError, unknown_name
-from sqlgym.policies import POLICIES, ReplayPolicy, make_policy
+from sqlgym.eval.metrics import ex_report
+from sqlgym.policies import TEXT_ENVS, ReplayPolicy, make_policy
 
 INFO_KEYS = ("cost", "baseline_cost", "reference_cost", "performance", "gap_closed", "storage_bytes",
              "budget_bytes", "n_indexes", "hidden_cost", "hidden_gap_closed", "difficulty")
+TEXT_INFO_KEYS = ("db_id", "difficulty", "kind", "correct", "answered", "set_correct")
 SPLITS = ("curated", "train", "validation", "test")
 
 
-def scenario_ids(split: str, episodes: int | None, scenario: str | None = None) -> list[str]:
+def scenario_ids(split: str, episodes: int | None, scenario: str | None = None, env_id: str = "SQLIndex-v0",
+                 dataset: str = "sqlgym") -> list[str]:
+    """What episode i plays: scenario ids (SQLIndex-v0) or question ids (text-to-SQL)."""
+    if env_id in TEXT_ENVS:
+        from sqlgym.scenarios.text2sql import load_dataset
+
+        data = load_dataset(dataset)
+        if scenario is not None:
+            return [data.question(scenario).id] * (episodes or 1)
+        ids = [q.id for q in data.questions(split)]
+        return ids if episodes is None else [ids[i % len(ids)] for i in range(episodes)]
+    if env_id not in sqlgym.ENV_IDS:
+        raise unknown_name("environment id", env_id, list(sqlgym.ENV_IDS))
     if scenario is not None:
         sqlgym.load_scenario(scenario)  # a misspelt id fails here, with "did you mean"
         return [scenario] * (episodes or 1)
@@ -35,12 +49,18 @@ def scenario_ids(split: str, episodes: int | None, scenario: str | None = None) 
     return sqlgym.list_scenarios("SQLIndex-v0", split=split, n=episodes or 200)
 
 
-def run_episode(policy: str | ReplayPolicy, scenario_id: str, seed: int, env_id: str = "SQLIndex-v0") -> dict[str, Any]:
-    """One episode -> a JSON-able record (scenario, seed, actions, rewards, final info)."""
-    pol = policy if isinstance(policy, ReplayPolicy) else make_policy(policy)
-    env = gym.make(env_id, scenario=scenario_id)
+def run_episode(policy: str | ReplayPolicy, scenario_id: str, seed: int, env_id: str = "SQLIndex-v0",
+                dataset: str = "sqlgym") -> dict[str, Any]:
+    """One episode -> a JSON-able record (scenario or question id, seed, actions, rewards, final info)."""
+    pol = policy if not isinstance(policy, str) else make_policy(policy, env_id)
+    if env_id in TEXT_ENVS:
+        env = gym.make(env_id, dataset=dataset, question=scenario_id)
+        item, keys = env.unwrapped.dataset.question(scenario_id), TEXT_INFO_KEYS
+    else:
+        env = gym.make(env_id, scenario=scenario_id)
+        item, keys = sqlgym.load_scenario(scenario_id), INFO_KEYS
     obs, info = env.reset(seed=seed)
-    pol.reset(sqlgym.load_scenario(scenario_id), seed=seed)
+    pol.reset(item, seed=seed)
     actions, rewards = [], []
     while True:
         a = pol.act(obs, info)
@@ -53,7 +73,7 @@ def run_episode(policy: str | ReplayPolicy, scenario_id: str, seed: int, env_id:
     return {
         "policy": pol.name, "scenario": scenario_id, "seed": seed, "actions": actions, "rewards": rewards,
         "return": math.fsum(rewards), "steps": len(actions),
-        "final": {k: info[k] for k in INFO_KEYS if k in info},
+        "final": {k: info[k] for k in keys if k in info},
     }
 
 
@@ -63,14 +83,13 @@ def _job(args):
 
 def run(policy: str, split: str = "curated", episodes: int | None = None, seed: int = 0, workers: int = 1,
         env_id: str = "SQLIndex-v0", progress: Callable[[int], None] | None = None,
-        scenario: str | None = None) -> dict[str, Any]:
+        scenario: str | None = None, dataset: str = "sqlgym") -> dict[str, Any]:
     """Evaluate one policy; returns ``{"records": [...], "summary": {...}}``."""
-    if env_id != "SQLIndex-v0":
-        raise unknown_name("environment id", env_id, ["SQLIndex-v0"])
-    if policy not in POLICIES:
-        raise unknown_name("policy", policy, sorted(POLICIES))
-    ids = scenario_ids(split, episodes, scenario)
-    jobs = [(policy, sid, seed + i, env_id) for i, sid in enumerate(ids)]
+    if env_id not in sqlgym.ENV_IDS:
+        raise unknown_name("environment id", env_id, list(sqlgym.ENV_IDS))
+    make_policy(policy, env_id)  # a misspelt name fails here, before any episode
+    ids = scenario_ids(split, episodes, scenario, env_id, dataset)
+    jobs = [(policy, sid, seed + i, env_id, dataset) for i, sid in enumerate(ids)]
     if workers > 1:
         with ProcessPoolExecutor(workers) as ex:
             records = []
@@ -82,11 +101,11 @@ def run(policy: str, split: str = "curated", episodes: int | None = None, seed: 
         for j in jobs:
             records.append(_job(j))
             progress and progress(1)
-    return {"env": env_id, "policy": policy, "split": scenario or split, "seed": seed, "records": records,
-            "summary": summarize(records)}
+    return {"env": env_id, "policy": policy, "split": scenario or split, "seed": seed, "dataset": dataset,
+            "records": records, "summary": summarize(records, env_id)}
 
 
-def summarize(records: list[dict]) -> dict[str, Any]:
+def summarize(records: list[dict], env_id: str = "SQLIndex-v0") -> dict[str, Any]:
     def block(recs):
         perf = [r["final"]["performance"] for r in recs]
         gap = [r["final"]["gap_closed"] for r in recs]
@@ -103,6 +122,8 @@ def summarize(records: list[dict]) -> dict[str, Any]:
 
     if not records:
         raise ConfigError("no episodes to summarise")
+    if env_id in TEXT_ENVS:
+        return ex_report(records)
     out = block(records)
     out["by_difficulty"] = {d: block([r for r in records if r["final"]["difficulty"] == d])
                             for d in ("easy", "medium", "hard") if any(r["final"]["difficulty"] == d for r in records)}
@@ -113,7 +134,8 @@ def validate(results: dict[str, Any]) -> list[str]:
     """Replay every record through the env; return the problems (empty when all rewards match exactly)."""
     problems = []
     for rec in results["records"]:
-        again = run_episode(ReplayPolicy(rec["actions"]), rec["scenario"], rec["seed"], results.get("env", "SQLIndex-v0"))
+        again = run_episode(ReplayPolicy(rec["actions"]), rec["scenario"], rec["seed"], results.get("env", "SQLIndex-v0"),
+                            results.get("dataset", "sqlgym"))
         if again["rewards"] != rec["rewards"] or again["final"] != rec["final"]:
             problems.append(f"{rec['scenario']} seed {rec['seed']}: replay differs")
     return problems

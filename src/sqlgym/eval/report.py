@@ -30,12 +30,41 @@ def summary_table(results: list[dict[str, Any]], title: str = "") -> Table:
     return t
 
 
+TEXT_COLUMNS = (("questions", "questions", "{:d}"), ("ex", "EX", "{:.3f}"), ("coverage", "coverage", "{:.3f}"),
+                ("set_ex", "set EX", "{:.3f}"), ("mean_return", "mean return", "{:+.3f}"))
+
+
+def ex_table(results: list[dict[str, Any]], title: str = "") -> Table:
+    """Execution accuracy: one row for all questions, then by difficulty, kind and database."""
+    t = Table(title=title or None)
+    for head in ("policy", "split", "group"):
+        t.add_column(head)
+    for _, head, _ in TEXT_COLUMNS:
+        t.add_column(head, justify="right")
+    for res in results:
+        s = res["summary"]
+        rows = [("all", s)] + [(f"{label} {name}", block) for key, label in
+                               (("by_difficulty", "difficulty"), ("by_kind", "kind"), ("by_database", "db"))
+                               for name, block in s[key].items()]
+        for i, (group, block) in enumerate(rows):
+            t.add_row(res["policy"], res["split"], group, *(fmt.format(block[k]) for k, _, fmt in TEXT_COLUMNS),
+                      end_section=i == len(rows) - 1)
+    return t
+
+
 def print_results(results: list[dict[str, Any]], title: str = "", console: Console | None = None) -> None:
-    (console or Console()).print(summary_table(results, title))
+    text = [r for r in results if "ex" in r["summary"]]
+    index = [r for r in results if "ex" not in r["summary"]]
+    for group, make in ((index, summary_table), (text, ex_table)):
+        if group:
+            (console or Console()).print(make(group, title))
 
 
-def plot(results: list[dict[str, Any]], out: str, metric: str = "gap_closed") -> None:
-    """Per-scenario bars of ``metric`` for one or more runs, side by side."""
+def plot(results: list[dict[str, Any]], out: str, metric: str | None = None) -> None:
+    """Per-scenario bars of ``metric`` for one or more runs, side by side (text-to-SQL: EX per database)."""
+    if metric is None and "ex" in results[0]["summary"]:
+        return plot_ex(results, out)
+    metric = metric or "gap_closed"
     import matplotlib
 
     matplotlib.use("Agg")
@@ -55,6 +84,31 @@ def plot(results: list[dict[str, Any]], out: str, metric: str = "gap_closed") ->
     ax.set_xticklabels([s.replace("generator://index/", "gen/") for s in scenarios], rotation=60, ha="right", fontsize=7)
     ax.set_ylabel(metric.replace("_", " "))
     ax.set_title(f"SQLIndex-v0: {metric.replace('_', ' ')} per scenario")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(out, dpi=120)
+    plt.close(fig)
+
+
+def plot_ex(results: list[dict[str, Any]], out: str) -> None:
+    """EX per database (and overall) for one or more text-to-SQL runs."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    groups = ["all"] + sorted({db for res in results for db in res["summary"]["by_database"]})
+    width = 0.8 / len(results)
+    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(groups)), 4))
+    for k, res in enumerate(results):
+        s = res["summary"]
+        ys = [s["ex"] if g == "all" else s["by_database"].get(g, {}).get("ex", 0.0) for g in groups]
+        ax.bar([i + k * width for i in range(len(groups))], ys, width, label=f"{res['policy']} ({res['split']})")
+    ax.set_xticks([i + width * (len(results) - 1) / 2 for i in range(len(groups))])
+    ax.set_xticklabels(groups, rotation=30, ha="right")
+    ax.set_ylim(0, 1)
+    ax.set_ylabel("execution accuracy")
+    ax.set_title(f"{results[0].get('env', 'Text2SQL-v0')}: EX by database")
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=120)

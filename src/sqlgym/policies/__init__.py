@@ -12,17 +12,25 @@ from sqlgym.policies.index import (
     RandomPolicy,
     ReplayPolicy,
 )
+from sqlgym.policies.text2sql import TEXT_POLICIES, GoldPolicy, SchemaHeuristicPolicy
 
 POLICIES = {"noop": NoopPolicy, "random": RandomPolicy, "heuristic": HeuristicPolicy, "greedy": GreedyPolicy,
             "brute": BrutePolicy}
+TEXT_ENVS = ("Text2SQL-v0", "Text2SQLDirect-v0")
 
 
-def make_policy(name: str) -> Policy:
-    """A policy by name; a misspelt name lists the valid ones."""
-    if name not in POLICIES:
-        raise unknown_name("policy", name, sorted(POLICIES))
-    return POLICIES[name]()
+def policies_for(env_id: str = "SQLIndex-v0") -> dict[str, type[Policy]]:
+    """The baseline policies that can play ``env_id``."""
+    return TEXT_POLICIES if env_id in TEXT_ENVS else POLICIES
 
 
-__all__ = ["POLICIES", "BrutePolicy", "GreedyPolicy", "HeuristicPolicy", "NoopPolicy", "Policy", "RandomPolicy", "ReplayPolicy",
+def make_policy(name: str, env_id: str = "SQLIndex-v0") -> Policy:
+    """A policy by name for an environment id; a misspelt name lists the valid ones."""
+    known = policies_for(env_id)
+    if name not in known:
+        raise unknown_name(f"policy for {env_id}", name, sorted(known))
+    return known[name]()
+
+
+__all__ = ["POLICIES", "TEXT_ENVS", "TEXT_POLICIES", "BrutePolicy", "GoldPolicy", "SchemaHeuristicPolicy", "policies_for", "GreedyPolicy", "HeuristicPolicy", "NoopPolicy", "Policy", "RandomPolicy", "ReplayPolicy",
            "action", "make_policy"]

@@ -29,7 +29,7 @@ def _module(db_id: str):
     return importlib.import_module(f"sqlgym.scenarios.text2sql.databases.{db_id}")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def database_image(db_id: str) -> bytes:
     """Build the database (schema, seeded rows, ANALYZE) and return it serialized."""
     mod = _module(db_id)
@@ -98,7 +98,7 @@ def check_gold(db, q: Question) -> None:
         raise ScenarioError(f"{q.id}: gold SQL returns only NULL")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def questions(db_id: str) -> tuple[Question, ...]:
     """The database's validated question set (gold SQL executed and checked)."""
     from sqlgym.db.readonly import ReadOnlyDatabase

@@ -19,11 +19,20 @@ class Dataset:
     def image(self, db_id: str) -> bytes:
         raise NotImplementedError
 
-    def questions(self, split: str | None = None) -> list[Question]:
-        """The questions of one split (``train`` / ``validation`` / ``test``), or all of them."""
+    def db_ids(self) -> list[str]:
+        return sorted({q.db_id for q in self.all_questions()})
+
+    def questions_of(self, db_id: str) -> tuple[Question, ...]:
+        return tuple(q for q in self.all_questions() if q.db_id == db_id)
+
+    def questions(self, split: str | None = None, db_id: str | None = None) -> list[Question]:
+        """The questions of one split (``train`` / ``validation`` / ``test``) or all, of one database or all."""
         if split is not None and split not in SPLITS:
             raise unknown_name("split", split, list(SPLITS))
-        return [q for q in self.all_questions() if split is None or q.split == split]
+        if db_id is not None and db_id not in self.db_ids():
+            raise unknown_name("database", db_id, self.db_ids())
+        pool = self.all_questions() if db_id is None else self.questions_of(db_id)
+        return [q for q in pool if split is None or q.split == split]
 
     @functools.cached_property
     def _by_id(self) -> dict[str, Question]:
@@ -47,6 +56,20 @@ class BuiltinDataset(Dataset):
 
     def all_questions(self) -> tuple[Question, ...]:
         return tuple(q for db in builtin.DATABASES for q in builtin.questions(db))
+
+    def db_ids(self) -> list[str]:
+        return sorted(builtin.DATABASES)
+
+    def questions_of(self, db_id: str) -> tuple[Question, ...]:
+        return builtin.questions(db_id)  # builds only this database
+
+    def question(self, qid: str) -> Question:
+        db = qid.partition("/")[0]
+        if db in builtin.DATABASES:
+            for q in builtin.questions(db):
+                if q.id == qid:
+                    return q
+        return super().question(qid)
 
     def image(self, db_id: str) -> bytes:
         if db_id not in builtin.DATABASES:

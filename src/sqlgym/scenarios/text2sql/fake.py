@@ -113,3 +113,35 @@ def with_nulls(rng: np.random.Generator, values: Sequence, fraction: float) -> l
     """Replace a ``fraction`` of the values with NULL (missing data, as real tables have)."""
     mask = rng.random(len(values)) < fraction
     return [None if m else v for v, m in zip(values, mask)]
+
+
+def iso_days(start: str, offsets: np.ndarray) -> list[str]:
+    """ISO dates ``offsets`` days after ``start`` (vectorised; for many rows at once)."""
+    days = np.datetime64(start, "D") + np.asarray(offsets, dtype=np.int64).astype("timedelta64[D]")
+    return days.astype(str).tolist()
+
+
+def iso_times(start: str, seconds: np.ndarray) -> list[str]:
+    """'YYYY-MM-DD HH:MM:SS' timestamps ``seconds`` after midnight of ``start`` (vectorised)."""
+    stamps = np.datetime64(start, "s") + np.asarray(seconds, dtype=np.int64).astype("timedelta64[s]")
+    return np.char.replace(stamps.astype(str), "T", " ").tolist()
+
+
+def seasonal_days(rng: np.random.Generator, n: int, start: str, end: str,
+                  month_weights: Sequence[float] | None = None,
+                  weekday_weights: Sequence[float] | None = None) -> np.ndarray:
+    """n day offsets from ``start`` (up to ``end`` inclusive), more likely in heavier months (Jan..Dec)
+    and weekdays (Mon..Sun); returned sorted."""
+    days = np.arange((dt.date.fromisoformat(end) - dt.date.fromisoformat(start)).days + 1)
+    stamps = np.datetime64(start, "D") + days.astype("timedelta64[D]")
+    w = np.ones(len(days))
+    if month_weights is not None:
+        w *= np.asarray(month_weights, dtype=float)[stamps.astype("datetime64[M]").astype(int) % 12]
+    if weekday_weights is not None:
+        w *= np.asarray(weekday_weights, dtype=float)[(stamps.astype(np.int64) + 3) % 7]  # 1970-01-01 was a Thursday
+    return np.sort(rng.choice(days, size=n, p=w / w.sum()))
+
+
+def mask_nulls(rng: np.random.Generator, values: Sequence, fraction: float) -> list:
+    """Alias of ``with_nulls`` for column lists built with numpy (values converted to Python scalars)."""
+    return with_nulls(rng, [v.item() if isinstance(v, np.generic) else v for v in values], fraction)
