@@ -268,3 +268,36 @@ def test_gold_explore_makes_a_full_trajectory():
         if term or trunc:
             break
     assert kinds[0] == "clarify" and "describe" in kinds and kinds[-2:] == ["query", "answer"] and info["correct"]
+
+
+@pytest.mark.parametrize("layout", ["spider", "bird"])
+def test_benchmark_folders_score_through_the_env(layout, tmp_path):
+    from sqlgym.eval import harness
+    from tests.test_loaders import make_bird_folder, make_spider_folder
+
+    folder = (make_spider_folder if layout == "spider" else make_bird_folder)(tmp_path)
+    dataset = f"{layout}:{folder}"
+    env = gym.make("Text2SQL-v0", dataset=dataset, split="validation")
+    obs, info = env.reset(seed=0)
+    assert "Question:" in obs and info["kind"] == "answerable"
+    if layout == "bird":
+        q = next(q for q in env.unwrapped.dataset.questions("validation") if q.evidence)
+        obs, _ = env.reset(seed=0, options={"question": q.id})
+        assert f"Evidence: {q.evidence}" in obs
+    for policy, want in (("gold", 1.0), ("random", None)):
+        res = harness.run(policy, "validation", env_id="Text2SQL-v0", dataset=dataset)
+        assert res["summary"]["questions"] == len(env.unwrapped.dataset.questions("validation"))
+        if want is not None:
+            assert res["summary"]["ex"] == want
+    direct = gym.make("Text2SQLDirect-v0", dataset=dataset, split="validation")
+    obs, _ = direct.reset(seed=0)
+    assert "CREATE TABLE" in obs
+
+
+@pytest.mark.parametrize("sql,n", [("SELECT 1", 1), ("SELECT 1;", 1), ("SELECT 1; SELECT 2", 2), ("SELECT ';' FROM t", 1),
+                                   ("SELECT 1 -- ; x\n", 1), ("SELECT 1 /* ; */", 1), ('SELECT "a;b" FROM t', 1),
+                                   ("SELECT 'it''s; fine'", 1), ("SELECT 1; -- trailing", 1), ("", 0), (";;", 0)])
+def test_statement_count_follows_sqlite_lexing(sql, n):
+    from sqlgym.db.readonly import statement_count
+
+    assert statement_count(sql) == n
