@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sqlgym
+import sqlgym.db.readonly
 from sqlgym.envs.text2sql import ACTIONS
 from sqlgym.errors import ConfigError, ScenarioNotFound
 from sqlgym.policies.text2sql import GoldPolicy, SchemaHeuristicPolicy
@@ -301,3 +302,34 @@ def test_statement_count_follows_sqlite_lexing(sql, n):
     from sqlgym.db.readonly import statement_count
 
     assert statement_count(sql) == n
+
+
+def test_shipped_data_meets_its_promises():
+    from collections import Counter
+
+    from sqlgym.scenarios.text2sql import load_dataset
+    from sqlgym.scenarios.text2sql.builtin import DATABASES, TEST_DATABASE
+
+    data = load_dataset("sqlgym")
+    qs = data.questions()  # loading executes and checks every gold query
+    kinds = Counter(q.kind for q in qs)
+    assert len(DATABASES) >= 4 and len(qs) >= 250
+    assert kinds["clarification"] >= 0.1 * len(qs) and kinds["unanswerable"] >= 0.1 * len(qs)
+    assert set(Counter(q.difficulty for q in qs)) == {"easy", "medium", "hard", "extra"}
+    assert {q.db_id for q in data.questions("test")} == {TEST_DATABASE}  # one database held out entirely
+    for split in ("train", "validation"):
+        dbs = {q.db_id for q in data.questions(split)}
+        assert TEST_DATABASE not in dbs and len(dbs) == len(DATABASES) - 1
+    for db in DATABASES:
+        image = data.image(db)
+        tables = sqlgym.db.readonly.ReadOnlyDatabase(image)
+        total = sum(tables.row_count(t) for t in tables.tables)
+        assert 2_000 <= total <= 20_000, (db, total)
+        assert any(tables.foreign_keys(t) for t in tables.tables), db
+
+
+def test_databases_are_the_same_in_another_process():
+    code = ("import hashlib; from sqlgym.scenarios.text2sql.builtin import DATABASES, database_image; "
+            "print([hashlib.sha256(database_image(d)).hexdigest() for d in DATABASES])")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout for _ in range(2)}
+    assert len(runs) == 1

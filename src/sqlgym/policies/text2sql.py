@@ -76,20 +76,35 @@ def _stem(w: str) -> str:
     return w
 
 
-class SchemaHeuristicPolicy(TextPolicy):
-    """Matches the question's words against table and column names it has looked up; never reads gold.
+NUMBERS = {"one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9, "ten": 10}
+DESCENDING = ("most", "highest", "top", "largest", "biggest", "longest", "expensive", "latest", "oldest", "best")
+ASCENDING = ("least", "lowest", "fewest", "smallest", "cheapest", "shortest", "earliest", "youngest")
+DATE_HINTS = ("date", "_on", "_at", "time", "day")
 
-    Clarifies when the question uses a vague superlative without a number, abstains when most of
-    its content words match nothing in the schema, and otherwise answers with COUNT / an aggregate
-    / the matching columns of the best-matching table, filtered on a quoted or capitalised value.
+
+def _col_words(col: str) -> set[str]:
+    return {_stem(x) for x in _words(col.replace("_", " "))}
+
+
+class SchemaHeuristicPolicy(TextPolicy):
+    """Matches the question's words against what it has looked up; never reads the gold.
+
+    Describes every table, then looks at the distinct values of the best-matching table's text
+    columns. Clarifies when the question uses a vague superlative without a number; abstains when
+    most content words match nothing in the schema; otherwise writes one SELECT over the
+    best-matching table: COUNT or an aggregate, GROUP BY for "each X", equality filters on values
+    named in the question, a year filter, and ORDER BY ... LIMIT for "the five most ...".
     """
 
     name = "schema-heuristic"
+    MAX_VALUE_QUERIES = 4
 
     def reset(self, question: Question, seed: int | None = None) -> None:
         super().reset(question, seed)
         self.schema: dict[str, list[tuple[str, str]]] = {}
+        self.values: dict[str, set[str]] = {}  # column -> distinct values seen
         self.pending: list[str] = []
+        self.lookups: list[str] | None = None
         self.clarify = "no"  # "no" -> "asked" -> "done"
         self.text = question.question + (f" {question.evidence}" if question.evidence else "")
 
@@ -107,10 +122,20 @@ class SchemaHeuristicPolicy(TextPolicy):
         if self.clarify == "no" and any(v in _words(self.text) for v in VAGUE) and not re.search(r"\d", self.text):
             self.clarify = "asked"
             return action("clarify", question="What exactly do you mean?")
-        return self._answer()
+        if not self.schema:
+            return action("abstain", reason="no schema")
+        table = self._table()
+        if self.lookups is None and "Tables:" in observation:  # multi-turn: look values up first
+            text_cols = [c for c, t in self.schema[table] if t == "TEXT" and not c.endswith(("name", "email", "_id"))]
+            self.lookups = text_cols[: self.MAX_VALUE_QUERIES]
+        if self.lookups:
+            col = self.lookups.pop(0)
+            self.last_lookup = col
+            return action("query", sql=f'SELECT DISTINCT "{col}" FROM "{table}" LIMIT 20')
+        return self._answer(table)
 
     def _read(self, obs: str) -> None:
-        """Learn tables from describe output (``Table t (n rows)`` + column lines) or CREATE TABLE text."""
+        """Learn tables (describe output or CREATE TABLE text) and column values (lookup results)."""
         m = re.match(r"Table (\w+) \(", obs)
         if m:
             cols = re.findall(r"^  (\w+) (\w*)", obs, re.M)
@@ -118,42 +143,86 @@ class SchemaHeuristicPolicy(TextPolicy):
         for t, body in re.findall(r"CREATE TABLE \"?(\w+)\"?\s*\((.*?)\);", obs, re.S):
             cols = re.findall(r"^\s*\"?(\w+)\"?\s+(INTEGER|REAL|TEXT|NUMERIC|[A-Z]+)", body, re.M | re.I)
             self.schema[t] = [(c, ty.upper()) for c, ty in cols if c.upper() not in ("FOREIGN", "PRIMARY", "UNIQUE")]
+        col = getattr(self, "last_lookup", None)
+        if col and not obs.startswith("Error"):
+            lines = obs.splitlines()
+            self.values[col] = {ln.strip() for ln in lines[2:] if ln.strip() and not ln.startswith("(")}
+            self.last_lookup = None
 
-    def _answer(self) -> str:
-        words = [_stem(w) for w in _words(self.text) if w not in STOP and len(w) > 2]
-        if not self.schema:
-            return action("abstain", reason="no schema")
-        tokens = {t: {_stem(x) for x in _words(t.replace("_", " "))} |
-                  {_stem(x) for c, _ in cols for x in _words(c.replace("_", " "))} for t, cols in self.schema.items()}
-        known = set().union(*tokens.values())
+    def _words_of_question(self) -> list[str]:
+        return [_stem(w) for w in _words(self.text) if w not in STOP and len(w) > 2]
+
+    def _table(self) -> str:
+        words = set(self._words_of_question())
+        return max(self.schema, key=lambda t: (len(words & ({_stem(x) for x in _words(t.replace("_", " "))} |
+                                                             set().union(*(_col_words(c) for c, _ in self.schema[t])))),
+                                               -len(t)))
+
+    def _answer(self, table: str) -> str:
+        words = self._words_of_question()
+        known = set().union(*(_col_words(t) | set().union(*(_col_words(c) for c, _ in cols))
+                              for t, cols in self.schema.items()))
+        known |= {_stem(w) for vals in self.values.values() for v in vals for w in _words(v)}
         content = [w for w in words if not w[0].isdigit()]
-        matched = [w for w in content if w in known]
-        if content and len(matched) / len(content) < 0.34:
+        if content and sum(w in known for w in content) / len(content) < 0.3:
             return action("abstain", reason="the schema does not seem to hold this")
-        table = max(self.schema, key=lambda t: (len(set(words) & tokens[t]), -len(t)))
         cols = self.schema[table]
-        colmatch = [c for c, _ in cols if {_stem(x) for x in _words(c.replace("_", " "))} & set(words)]
-        where = self._filter(cols)
-        low = self.text.lower()
+        types = dict(cols)
+        qwords, low = set(words), self.text.lower()
+        where = self._filters(cols, low)
+        numeric = [c for c, t in cols if t in ("INTEGER", "REAL") and c != "id" and not c.endswith("_id")]
+        num_match = [c for c in numeric if _col_words(c) & qwords]
+        group = None
+        m = re.search(r"\b(?:each|per|every|by)\s+(\w+)", low)
+        if m:
+            target = _stem(m.group(1))
+            group = next((c for c, _ in cols if target in _col_words(c) and c != "id"), None)
+        agg = None
         if "how many" in low or "number of" in low:
-            return action("answer", sql=f'SELECT COUNT(*) FROM "{table}"{where}')
-        for word, fn in AGGREGATES:
-            if word in _words(low):
-                numeric = [c for c in colmatch if dict(cols)[c] in ("INTEGER", "REAL") and not c.endswith("id")]
-                if numeric:
-                    return action("answer", sql=f'SELECT {fn}("{numeric[0]}") FROM "{table}"{where}')
-        shown = [c for c in colmatch if c != "id"] or [c for c, _ in cols if "name" in c] or [cols[0][0]]
+            agg = "COUNT(*)"
+        else:
+            for word, fn in AGGREGATES:
+                if word in _words(low) and num_match:
+                    agg = f'{fn}("{num_match[0]}")'
+                    break
+        if agg and group:
+            return action("answer", sql=f'SELECT "{group}", {agg} FROM "{table}"{where} GROUP BY "{group}"')
+        if agg:
+            return action("answer", sql=f'SELECT {agg} FROM "{table}"{where}')
+        shown = [c for c, _ in cols if _col_words(c) & qwords and c != "id" and c not in where]
+        shown = shown or [c for c, _ in cols if "name" in c] or [cols[0][0]]
         select = ", ".join(f'"{c}"' for c in shown[:3])
-        return action("answer", sql=f'SELECT {select} FROM "{table}"{where}')
+        order = ""
+        direction = "DESC" if any(w in _words(low) for w in DESCENDING) else "ASC" if any(
+            w in _words(low) for w in ASCENDING) else None
+        if direction and (num_match or numeric):
+            limit = next((NUMBERS[w] for w in _words(low) if w in NUMBERS), None)
+            digits = re.search(r"\b(?:top|first)\s+(\d+)", low)
+            limit = int(digits.group(1)) if digits else (limit or 1)
+            key = (num_match or [c for c in numeric if types[c] == "REAL"] or numeric)[0]
+            order = f' ORDER BY "{key}" {direction} LIMIT {limit}'
+        distinct = "DISTINCT " if "distinct" in low or "different" in low else ""
+        return action("answer", sql=f'SELECT {distinct}{select} FROM "{table}"{where}{order}')
 
-    def _filter(self, cols) -> str:
-        """A WHERE clause from a quoted value in the question, on the first text column."""
+    def _filters(self, cols, low: str) -> str:
+        """Equality on values named in the question; a year on the first date-like column."""
+        conds = []
+        for c, vals in self.values.items():
+            if c not in dict(cols):
+                continue
+            hits = [v for v in vals if len(v) >= 3 and re.search(r"\b" + re.escape(v.lower()) + r"\b", low)]
+            if hits:
+                value = max(hits, key=len).replace("'", "''")
+                conds.append(f"\"{c}\" = '{value}'")
         m = re.search(r"'([^']+)'|\"([^\"]+)\"", self.text)
         text_cols = [c for c, t in cols if t == "TEXT" and c != "id"]
-        if not m or not text_cols:
-            return ""
-        value = (m.group(1) or m.group(2)).replace("'", "''")
-        return f" WHERE \"{text_cols[0]}\" = '{value}'"
+        if m and text_cols and not conds:
+            conds.append(f"\"{text_cols[0]}\" = '{(m.group(1) or m.group(2)).replace(chr(39), chr(39) * 2)}'")
+        year = re.search(r"\b(19|20)\d\d\b", low)
+        dates = [c for c, _ in cols if any(h in c for h in DATE_HINTS)]
+        if year and dates:
+            conds.append(f"strftime('%Y', \"{dates[0]}\") = '{year.group(0)}'")
+        return (" WHERE " + " AND ".join(conds)) if conds else ""
 
 
 class RandomTextPolicy(TextPolicy):
