@@ -27,10 +27,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--env", default="SQLIndex-v0", help="environment id: SQLIndex-v0 (default), Text2SQL-v0, Text2SQLDirect-v0")
     p.add_argument("--policy", default=None,
                    help="policy name, or several separated by commas. SQLIndex-v0: noop, random, heuristic, greedy "
-                        "(default), brute. Text2SQL: gold (default), schema-heuristic, random")
+                        "(default), brute. Text2SQL: gold (default), schema-heuristic, random. Any env: hf:embedded, "
+                        "hf:<model or training output dir> (with --adapter), openai:<base_url> (vLLM, Ollama)")
     p.add_argument("--split", default=None,
                    help="SQLIndex-v0: curated (default; every hand-written scenario) or train/validation/test. "
                         "Text2SQL: train/validation/test (default test: the held-out database)")
+    p.add_argument("--adapter", help="a LoRA adapter directory for an hf:<model> policy")
     p.add_argument("--dataset", default="sqlgym",
                    help="Text2SQL: sqlgym (the shipped databases), spider:<dir> or bird:<dir> (a local copy)")
     p.add_argument("--scenario", help="one scenario id instead of a split (run --episodes times, seeds differ)")
@@ -80,7 +82,8 @@ def main(argv: list[str] | None = None) -> int:
                           TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
                 task = bar.add_task(f"{policy} on {args.split}", total=n)
                 res = harness.run(policy, args.split, args.episodes, args.seed, args.workers, args.env,
-                                  progress=lambda k: bar.advance(task, k), scenario=args.scenario, dataset=args.dataset)
+                                  progress=lambda k: bar.advance(task, k), scenario=args.scenario, dataset=args.dataset,
+                                  adapter=args.adapter)
             res["seconds"] = time.perf_counter() - t0
             console.print(f"{policy}: {n} episodes in {res['seconds']:.1f} s ({n / res['seconds']:.2f} episodes/s)")
             results.append(res)

@@ -50,9 +50,9 @@ def scenario_ids(split: str, episodes: int | None, scenario: str | None = None, 
 
 
 def run_episode(policy: str | ReplayPolicy, scenario_id: str, seed: int, env_id: str = "SQLIndex-v0",
-                dataset: str = "sqlgym") -> dict[str, Any]:
+                dataset: str = "sqlgym", adapter: str | None = None) -> dict[str, Any]:
     """One episode -> a JSON-able record (scenario or question id, seed, actions, rewards, final info)."""
-    pol = policy if not isinstance(policy, str) else make_policy(policy, env_id)
+    pol = policy if not isinstance(policy, str) else make_policy(policy, env_id, adapter)
     if env_id in TEXT_ENVS:
         env = gym.make(env_id, dataset=dataset, question=scenario_id)
         item, keys = env.unwrapped.dataset.question(scenario_id), TEXT_INFO_KEYS
@@ -83,13 +83,13 @@ def _job(args):
 
 def run(policy: str, split: str = "curated", episodes: int | None = None, seed: int = 0, workers: int = 1,
         env_id: str = "SQLIndex-v0", progress: Callable[[int], None] | None = None,
-        scenario: str | None = None, dataset: str = "sqlgym") -> dict[str, Any]:
+        scenario: str | None = None, dataset: str = "sqlgym", adapter: str | None = None) -> dict[str, Any]:
     """Evaluate one policy; returns ``{"records": [...], "summary": {...}}``."""
     if env_id not in sqlgym.ENV_IDS:
         raise unknown_name("environment id", env_id, list(sqlgym.ENV_IDS))
-    make_policy(policy, env_id)  # a misspelt name fails here, before any episode
+    make_policy(policy, env_id, adapter)  # a misspelt name fails here, before any episode (models load once)
     ids = scenario_ids(split, episodes, scenario, env_id, dataset)
-    jobs = [(policy, sid, seed + i, env_id, dataset) for i, sid in enumerate(ids)]
+    jobs = [(policy, sid, seed + i, env_id, dataset, adapter) for i, sid in enumerate(ids)]
     if workers > 1:
         with ProcessPoolExecutor(workers) as ex:
             records = []

@@ -24,8 +24,19 @@ def policies_for(env_id: str = "SQLIndex-v0") -> dict[str, type[Policy]]:
     return TEXT_POLICIES if env_id in TEXT_ENVS else POLICIES
 
 
-def make_policy(name: str, env_id: str = "SQLIndex-v0") -> Policy:
-    """A policy by name for an environment id; a misspelt name lists the valid ones."""
+LLM_PREFIXES = ("hf:", "openai:")
+
+
+def make_policy(name: str, env_id: str = "SQLIndex-v0", adapter: str | None = None) -> Policy:
+    """A policy by name for an environment id; a misspelt name lists the valid ones.
+
+    ``hf:embedded``, ``hf:<model dir>`` (with ``adapter``: a LoRA directory) and ``openai:<base_url>``
+    are language-model policies (``sqlgym.policies.llm``; needs the ``train`` extra for ``hf:``).
+    """
+    if name.startswith(LLM_PREFIXES):
+        from sqlgym.policies.llm import make_llm_policy
+
+        return make_llm_policy(name, adapter=adapter, env_id=env_id)
     known = policies_for(env_id)
     if name not in known:
         raise unknown_name(f"policy for {env_id}", name, sorted(known))

@@ -1,0 +1,198 @@
+"""Text2SQL-v0 for training: the plan-mode prompt (question + schema), expert plans from the gold
+policy, and the tools-mode environment class for TRL's ``environment_factory``.
+
+Training envs use the ``shaped`` reward (a wrong episode earns under 0.3, a right one 1 or more),
+so a small model gets a signal before its first exactly right answer; evaluation reads
+``info["correct"]`` (execution accuracy) whatever the reward.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from typing import Any
+
+from sqlgym.integrations.base import EnvAdapter, register_adapter
+
+PLAN_SYSTEM = """You answer questions about a SQLite database.
+Answer with one JSON list of actions and nothing else. Each action is {"action_type": ..., "payload": {...}}:
+- answer {"sql": str}: one SQLite SELECT whose result answers the question; ends the episode
+- clarify {"question": str}: when the question is ambiguous; put it before your answer
+- abstain {"reason": str}: when the database does not hold what the question needs; ends the episode
+Example: [{"action_type": "answer", "payload": {"sql": "SELECT COUNT(*) FROM pets WHERE species = 'dog'"}}]"""
+
+TOOLS_SYSTEM = """You answer questions about a SQLite database whose schema you must discover.
+Call describe and sample to look at tables, query to try SQL, then answer with one SELECT. Call clarify
+when the question is ambiguous, and abstain when the database cannot answer it."""
+
+TRAIN_REWARD = "shaped"
+
+
+@functools.lru_cache(maxsize=16)
+def schema_text(dataset: str, db_id: str) -> str:
+    """The database's CREATE TABLE statements (what Text2SQLDirect-v0 shows)."""
+    from sqlgym.db.readonly import ReadOnlyDatabase
+    from sqlgym.scenarios.text2sql import load_dataset
+
+    db = ReadOnlyDatabase(load_dataset(dataset).image(db_id))
+    try:
+        return ";\n".join(db.create_statements()) + ";"
+    finally:
+        db.close()
+
+
+class Text2SQLAdapter(EnvAdapter):
+    env_id = "Text2SQL-v0"
+    dataset = "sqlgym"
+    finish_action = {"action_type": "abstain", "payload": {"reason": "no answer"}}
+    malformed_penalty = -0.5  # below any episode the shaped reward can score for a real plan
+
+    def load_scenario(self, scenario_id: str):
+        from sqlgym.scenarios.text2sql import load_dataset
+
+        return load_dataset(self.dataset).question(scenario_id)
+
+    def env(self, scenario_id: str):
+        import gymnasium as gym
+
+        env = self._envs.get(scenario_id)
+        if env is None:
+            env = gym.make(self.env_id, dataset=self.dataset, question=scenario_id, reward=TRAIN_REWARD)
+            self._envs[scenario_id] = env
+            while len(self._envs) > self.max_envs:
+                self._envs.popitem(last=False)[1].close()
+        else:
+            self._envs.move_to_end(scenario_id)
+        return env
+
+    def system_prompt(self, mode: str) -> str:
+        return PLAN_SYSTEM if mode == "plan" else TOOLS_SYSTEM
+
+    def user_prompt(self, observation: str, question, mode: str) -> str:
+        if mode != "plan":
+            return observation.rpartition("\nYou have ")[0] or observation
+        text = f"Database {question.db_id}:\n{schema_text(self.dataset, question.db_id)}\n\nQuestion: {question.question}"
+        if question.evidence:
+            text += f"\nEvidence: {question.evidence}"
+        return text + "\nYour plan (a JSON list of actions):"
+
+    def is_final(self, action: Any) -> bool:
+        return isinstance(action, dict) and action.get("action_type") in ("answer", "abstain")
+
+    def expert_actions(self, scenario_id: str, seed: int) -> list[dict[str, Any]]:
+        from sqlgym.policies.text2sql import GoldPolicy
+
+        pol = GoldPolicy()
+        pol.reset(self.load_scenario(scenario_id), seed=seed)
+        return [json.loads(a) for a in pol.plan]
+
+
+class Text2SQLTools:
+    """Text2SQL-v0 as tools, for ``GRPOTrainer(environment_factory=Text2SQLTools)``.
+
+    ``reset(**row)`` opens the row's question (column ``scenario``) and returns what the env shows at
+    reset; each public method is one action; ``get_reward()`` is the episode's total reward (an
+    episode the model did not end counts as truncated: wrong).
+    """
+
+    def __init__(self) -> None:
+        self._env = None
+        self._total, self._done = 0.0, True
+
+    def reset(self, scenario: str = "pet_shop/001", seed: int = 0, **row: Any) -> str:
+        import gymnasium as gym
+
+        if self._env is None:
+            self._env = gym.make(ADAPTER.env_id, dataset=ADAPTER.dataset, question=scenario, reward=TRAIN_REWARD)
+        obs, _ = self._env.reset(seed=int(seed), options={"question": scenario})
+        self._total, self._done = 0.0, False
+        return obs.rpartition("\nYou have ")[0] or obs
+
+    def _act(self, kind: str, **payload: Any) -> str:
+        if self._env is None:
+            return "Error: no episode; reset() first."
+        if self._done:
+            return "Error: the episode is over."
+        payload = {k: v for k, v in payload.items() if v is not None}
+        obs, r, terminated, truncated, _ = self._env.step(json.dumps({"action_type": kind, "payload": payload}))
+        self._total += float(r)
+        self._done = terminated or truncated
+        return obs
+
+    def describe(self, table: str) -> str:
+        """Show a table's columns, types, keys and row count.
+
+        Args:
+            table: Name of the table.
+
+        Returns:
+            One line per column.
+        """
+        return self._act("describe", table=table)
+
+    def sample(self, table: str, n: int = 3) -> str:
+        """Show the first rows of a table.
+
+        Args:
+            table: Name of the table.
+            n: How many rows, 1 to 5.
+
+        Returns:
+            The rows as a text table.
+        """
+        return self._act("sample", table=table, n=n)
+
+    def query(self, sql: str) -> str:
+        """Run one read-only SQLite SELECT and see at most 20 rows of its result.
+
+        Args:
+            sql: The SELECT statement.
+
+        Returns:
+            The rows and the total count, or the error.
+        """
+        return self._act("query", sql=sql)
+
+    def answer(self, sql: str) -> str:
+        """Submit the SELECT whose result answers the question. Ends the episode.
+
+        Args:
+            sql: The SELECT statement.
+
+        Returns:
+            How many rows it returned.
+        """
+        return self._act("answer", sql=sql)
+
+    def clarify(self, question: str) -> str:
+        """Ask what an ambiguous question means.
+
+        Args:
+            question: What you need to know.
+
+        Returns:
+            The asker's reply.
+        """
+        return self._act("clarify", question=question)
+
+    def abstain(self, reason: str) -> str:
+        """Decline to answer because the database does not hold what the question needs. Ends the episode.
+
+        Args:
+            reason: Why it cannot be answered.
+
+        Returns:
+            A confirmation.
+        """
+        return self._act("abstain", reason=reason)
+
+    def get_reward(self) -> float:
+        """The episode's total reward (an unfinished episode ends as wrong)."""
+        if self._env is None:
+            return ADAPTER.malformed_penalty
+        return self._total if math.isfinite(self._total) else ADAPTER.malformed_penalty
+
+
+Text2SQLAdapter.tool_class = Text2SQLTools
+ADAPTER = register_adapter(Text2SQLAdapter())

@@ -1,0 +1,231 @@
+"""LLM policies for the eval harness, with the prompt and plan format used in training.
+
+    make_llm_policy("hf:embedded")                       # the embedded SmolLM2-135M-Instruct, off the shelf
+    make_llm_policy("hf:runs/grpo")                      # a directory written by python -m sqlgym.train (base + adapter)
+    make_llm_policy("hf:embedded", adapter="runs/grpo")  # the same, naming the adapter separately
+    make_llm_policy("openai:http://localhost:8000/v1")   # a vLLM / Ollama / any OpenAI-compatible server (urllib)
+
+``plan`` mode (the default): at its first ``act`` the policy builds the chat prompt from the reset
+observation (the adapter's ``plan`` prompt), asks the model once for a JSON list of actions, and
+plays them; text that is not a plan becomes an immediate ``submit_report`` (the noop).
+``tools`` mode (a directory trained with ``--mode tools`` says so in ``sqlgym_model.json``): one
+``<tool_call>`` per step, the env's observation going back as the tool's answer, as in training;
+a turn without a tool call ends the episode. Decoding is greedy, so results repeat.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.error
+import urllib.request
+from functools import lru_cache
+from typing import Any
+
+from sqlgym.errors import ConfigError
+from sqlgym.policies.base import Policy
+
+PREFIXES = ("hf:", "openai:")
+_TOOL_CALL = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)
+
+
+def parse_tool_call(text: str) -> tuple[str, dict] | None:
+    """The first ``<tool_call>{"name": ..., "arguments": {...}}</tool_call>`` in the text, or None."""
+    for m in _TOOL_CALL.finditer(text or ""):
+        try:
+            call = json.loads(m.group(1))
+        except json.JSONDecodeError:
+            continue
+        if isinstance(call, dict) and isinstance(call.get("name"), str):
+            args = call.get("arguments", {})
+            return call["name"], args if isinstance(args, dict) else {}
+    return None
+
+
+class HFGenerator:
+    """Greedy chat completion with a transformers model (batched, left-padded)."""
+
+    def __init__(self, model, tokenizer, max_new_tokens: int = 256, batch_size: int = 8):
+        self.model, self.tokenizer = model, tokenizer
+        self.max_new_tokens, self.batch_size = max_new_tokens, batch_size
+
+    def __call__(self, prompts: list[list[dict[str, str]]], tools: list | None = None) -> list[str]:
+        import torch
+
+        tok, out = self.tokenizer, []
+        tok.padding_side = "left"
+        was_training = self.model.training
+        self.model.eval()
+        for i in range(0, len(prompts), self.batch_size):
+            texts = [tok.apply_chat_template(p, tools=tools, add_generation_prompt=True, tokenize=False)
+                     for p in prompts[i:i + self.batch_size]]
+            enc = tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
+            with torch.no_grad():
+                ids = self.model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False,
+                                          pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
+            out += tok.batch_decode(ids[:, enc["input_ids"].shape[1]:], skip_special_tokens=tools is None)
+        if was_training:
+            self.model.train()
+        return out
+
+
+class OpenAIGenerator:
+    """Chat completions from an OpenAI-compatible server over plain HTTP (no client library)."""
+
+    def __init__(self, base_url: str, model: str | None = None, max_tokens: int = 512, timeout: float = 120.0):
+        self.url = base_url.rstrip("/") + ("" if base_url.rstrip("/").endswith("/v1") else "/v1")
+        self.model, self.max_tokens, self.timeout = model, max_tokens, timeout
+
+    def _post(self, path: str, body: dict | None) -> dict:
+        headers = {"Content-Type": "application/json"}
+        if os.environ.get("OPENAI_API_KEY"):
+            headers["Authorization"] = "Bearer " + os.environ["OPENAI_API_KEY"]
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.url + path, data=data, headers=headers, method="POST" if data else "GET")
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as r:
+                return json.loads(r.read().decode())
+        except (urllib.error.URLError, TimeoutError, json.JSONDecodeError) as e:
+            raise ConfigError(f"cannot reach the model server at {self.url}{path}: {e}") from None
+
+    def __call__(self, prompts: list[list[dict[str, str]]], tools: list | None = None) -> list[str]:
+        """Text per prompt; with ``tools`` (callables), a tool call comes back as a ``<tool_call>`` block."""
+        if self.model is None:  # the server's first model, as vLLM and Ollama list it
+            self.model = self._post("/models", None)["data"][0]["id"]
+        body = {"model": self.model, "temperature": 0, "max_tokens": self.max_tokens}
+        if tools:
+            from transformers.utils import get_json_schema
+
+            body["tools"] = [get_json_schema(t) for t in tools]
+        out = []
+        for p in prompts:
+            msg = self._post("/chat/completions", {**body, "messages": [_openai_message(m) for m in p]})["choices"][0]["message"]
+            text = msg.get("content") or ""
+            for call in msg.get("tool_calls") or []:
+                f = call.get("function", {})
+                args = f.get("arguments", "{}")
+                args = args if isinstance(args, str) else json.dumps(args)
+                text += f'<tool_call>\n{{"name": {json.dumps(f.get("name"))}, "arguments": {args}}}\n</tool_call>'
+            out.append(text)
+        return out
+
+
+def _openai_message(m: dict) -> dict:
+    """Tool calls in OpenAI's wire format (arguments as a JSON string, an id to answer)."""
+    if m.get("tool_calls"):
+        calls = [{"id": f"call_{i}", "type": "function", "function": {"name": c["function"]["name"],
+                  "arguments": json.dumps(c["function"]["arguments"])}} for i, c in enumerate(m["tool_calls"])]
+        return {"role": "assistant", "content": m.get("content") or "", "tool_calls": calls}
+    if m.get("role") == "tool":
+        return {"role": "tool", "tool_call_id": "call_0", "content": m["content"]}
+    return m
+
+
+class LLMPolicy(Policy):
+    """Asks a generator for a plan at the first step, then plays it (see the module docstring)."""
+
+    def __init__(self, generator, name: str = "llm", env_id: str = "SQLIndex-v0", mode: str = "plan"):
+        from sqlgym.integrations import get_adapter
+
+        if mode not in ("plan", "tools"):
+            raise ConfigError(f"an LLM policy's mode is plan or tools, not {mode!r}")
+        self.generator, self.name, self.mode = generator, name, mode
+        self.adapter = get_adapter(env_id)
+        self.cache: dict[str, str] = {}  # prompt text -> completion (filled in batches by ``prefill``)
+        self.last_completion: str | None = None
+        self.last_error: str | None = None
+
+    def prompt(self, observation: str, scenario: Any) -> list[dict[str, str]]:
+        return self.adapter.prompt(observation, scenario, self.mode)
+
+    def prefill(self, prompts: list[list[dict[str, str]]]) -> None:
+        """Generate plan-mode completions for many prompts at once (a batch is much faster than one by one)."""
+        if self.mode != "plan":
+            return
+        todo = [p for p in prompts if json.dumps(p) not in self.cache]
+        for p, text in zip(todo, self.generator(todo)):
+            self.cache[json.dumps(p)] = text
+
+    def reset(self, scenario, seed: int | None = None) -> None:
+        super().reset(scenario, seed)
+        self._started = False
+
+    def act(self, observation: str, info: dict) -> str:
+        if self.mode == "tools":
+            return self._act_tools(observation)
+        if not self._started:
+            self._started = True
+            p = self.prompt(observation, self.scenario)
+            key = json.dumps(p)
+            if key not in self.cache:
+                self.prefill([p])
+            from sqlgym.integrations.prompts import parse_plan
+
+            self.last_completion = self.cache[key]
+            actions, self.last_error = parse_plan(self.last_completion)
+            self.plan = [a if isinstance(a, str) else json.dumps(a, default=str) for a in (actions or [])]
+        return super().act(observation, info)
+
+    def _act_tools(self, observation: str) -> str:
+        from sqlgym.integrations.base import tool_names
+        from sqlgym.policies.base import action
+
+        if not self._started:
+            self._started = True
+            self.messages = self.prompt(observation, self.scenario)
+            env = self.adapter.tool_class()
+            self.tools = [getattr(env, n) for n in tool_names(type(env))]
+        else:
+            self.messages.append({"role": "tool", "name": self._last_tool, "content": observation})
+        text = self.generator([self.messages], tools=self.tools)[0]
+        self.last_completion, self.last_error = text, None
+        call = parse_tool_call(text)
+        if call is None:
+            self.last_error = "a turn without a tool call ended the episode"
+            return action(self.adapter.finish_action["action_type"], **self.adapter.finish_action.get("payload", {}))
+        name, args = call
+        self._last_tool = name
+        self.messages.append({"role": "assistant", "content": "",
+                              "tool_calls": [{"type": "function", "function": {"name": name, "arguments": args}}]})
+        return json.dumps({"action_type": name, "payload": args}, default=str)
+
+
+def make_llm_policy(spec: str, adapter: str | None = None, env_id: str = "SQLIndex-v0",
+                    max_new_tokens: int = 256, mode: str | None = None) -> LLMPolicy:
+    """``hf:embedded``, ``hf:<model dir | .gguf | hub id>`` (``adapter``: a LoRA directory), or ``openai:<base_url>``.
+
+    ``mode`` defaults to what a training output directory's ``sqlgym_model.json`` says, else ``plan``.
+    Models are loaded once per process and shared by every policy made with the same spec.
+    """
+    if spec.startswith("openai:"):
+        url = spec[len("openai:"):]
+        if not url.startswith(("http://", "https://")):
+            raise ConfigError(f"openai: needs a base URL such as openai:http://localhost:8000/v1, not {url!r}")
+        return LLMPolicy(OpenAIGenerator(url, max_tokens=max_new_tokens), name=spec, env_id=env_id, mode=mode or "plan")
+    if not spec.startswith("hf:"):
+        raise ConfigError(f"an LLM policy is hf:<model> or openai:<base_url>, not {spec!r}")
+    model, tok = _hf_model(spec[3:] or "embedded", adapter)
+    name = spec + (f"+{adapter}" if adapter else "")
+    mode = mode or _trained_mode(adapter or spec[3:])
+    return LLMPolicy(HFGenerator(model, tok, max_new_tokens), name=name, env_id=env_id, mode=mode)
+
+
+def _trained_mode(path: str) -> str:
+    card = os.path.join(path, "sqlgym_model.json")
+    if os.path.isfile(card):
+        with open(card) as f:
+            return json.load(f).get("mode", "plan")
+    return "plan"
+
+
+@lru_cache(maxsize=2)
+def _hf_model(name: str, adapter: str | None):
+    from sqlgym.train.models import load_model
+
+    model, tok = load_model(name, backend="peft")
+    if adapter:
+        from peft import PeftModel
+
+        model = PeftModel.from_pretrained(model, adapter)
+    return model, tok

@@ -1,0 +1,46 @@
+"""What a training run leaves in ``--output-dir``: the adapter (saved by the trainer), ``log_history.json``
+(the trainer's logs), ``metrics.json`` (settings, timings, before/after summaries) and a reward plot."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+
+def write_outputs(cfg, trainer, extra: dict[str, Any]) -> dict[str, Any]:
+    out = Path(cfg.output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    history = trainer.state.log_history
+    (out / "log_history.json").write_text(json.dumps(history, indent=1, default=str))
+    metrics = {"config": asdict(cfg), **extra}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=str))
+    key = "reward" if any("reward" in h for h in history) else "loss"
+    plot_history(history, out / f"{key}_per_step.png", key)
+    return metrics
+
+
+def plot_history(history: list[dict], path: Path, key: str = "reward") -> None:
+    """Mean reward (or loss) per logged step, with the reward's spread when there is one."""
+    rows = [(h["step"], h[key], h.get(f"{key}_std")) for h in history if key in h and h.get(key) is not None]
+    if not rows:
+        return
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    steps, ys, sd = zip(*rows)
+    fig, ax = plt.subplots(figsize=(7, 4))
+    ax.plot(steps, ys, marker="o", label=f"mean {key}")
+    if all(s is not None for s in sd):
+        ax.fill_between(steps, [y - s for y, s in zip(ys, sd)], [y + s for y, s in zip(ys, sd)], alpha=0.2,
+                        label=f"{key} std across completions")
+    ax.set_xlabel("training step")
+    ax.set_ylabel(key)
+    ax.set_title(f"{key} per step")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
