@@ -235,9 +235,13 @@ def test_openai_policy_over_http():
         obs, info = env.reset(seed=0)
         pol.reset(sqlgym.load_scenario(SID), seed=0)
         action = pol.act(obs, info)
+        from sqlgym.eval import harness  # the same spec through the eval harness, as the CLI uses it
+
+        res = harness.run(f"openai:http://127.0.0.1:{server.server_address[1]}", scenario=SID, episodes=1)
     finally:
         server.shutdown()
     assert json.loads(action)["payload"]["columns"] == ["email"]
+    assert res["records"][0]["final"]["gap_closed"] > 0.9
     assert seen[0]["model"] == "stub-model" and seen[0]["messages"][0]["role"] == "system"
     assert seen[0]["temperature"] == 0
 
