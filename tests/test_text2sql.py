@@ -333,3 +333,12 @@ def test_databases_are_the_same_in_another_process():
             "print([hashlib.sha256(database_image(d)).hexdigest() for d in DATABASES])")
     runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout for _ in range(2)}
     assert len(runs) == 1
+
+
+@pytest.mark.parametrize("env_id", ["SQLIndex-v0", "Text2SQL-v0"])
+@pytest.mark.parametrize("kind", [["describe"], {"a": 1}, 3, None])
+def test_unhashable_or_odd_action_type_is_an_observation(env_id, kind):
+    env = gym.make(env_id)
+    env.reset(seed=0)
+    obs, r, *_, info = env.step(json.dumps({"action_type": kind, "payload": {}}))
+    assert obs.startswith("Error:") and not info["action_valid"] and math.isfinite(r)

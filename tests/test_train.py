@@ -73,6 +73,7 @@ def test_grpo_plan_mode(sft_run, tiny, tmp_path):
     assert lora_b and any(p.abs().max() > 0 for p in lora_b)  # LoRA B starts at zero: the adapter moved
     out = tmp_path / "grpo"
     assert (out / "adapter_model.safetensors").exists() and (out / "reward_per_step.png").exists()
+    assert len((out / "completions.jsonl").read_text().splitlines()) == 8  # 2 steps x 4 completions
     steps = [h for h in json.loads((out / "log_history.json").read_text()) if "reward" in h]
     assert len(steps) == 2
 

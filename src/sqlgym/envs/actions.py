@@ -41,7 +41,7 @@ def parse_action(action: str | dict, schema: dict[str, dict[str, Field]]) -> Act
     if not isinstance(action, dict):
         raise InvalidAction("the action must be a JSON object with 'action_type' and 'payload'")
     kind = action.get("action_type")
-    if kind not in schema:
+    if not isinstance(kind, str) or kind not in schema:
         raise InvalidAction(f"unknown action_type {kind!r}; valid: {', '.join(schema)}")
     payload = action.get("payload", {})
     if payload is None:

@@ -3,6 +3,7 @@ reward function) or ``tools`` mode (multi-turn, TRL's ``environment_factory``)."
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from typing import Any
@@ -38,4 +39,9 @@ def train_grpo(cfg: TrainConfig, model=None, tokenizer=None) -> dict[str, Any]:
     setup_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     trainer.train()
-    return finish(cfg, run, trainer, time.perf_counter() - t1, setup_s, {"scored_completions": scored[-64:]})
+    train_s = time.perf_counter() - t1
+    if scored:  # every completion the reward function scored, in order: what the model wrote and what it earned
+        os.makedirs(cfg.output_dir, exist_ok=True)
+        with open(os.path.join(cfg.output_dir, "completions.jsonl"), "w") as f:
+            f.writelines(json.dumps(s) + "\n" for s in scored)
+    return finish(cfg, run, trainer, train_s, setup_s, {"scored_completions": scored[-64:]})
