@@ -55,13 +55,17 @@ class EnvAdapter:
 
         return sqlgym.load_scenario(scenario_id)
 
-    def env(self, scenario_id: str):
-        """A cached env for this scenario (reset restores its snapshot, so reuse is exact)."""
+    def make_env(self, scenario_id: str):
+        """A new env playing this scenario (subclasses choose the constructor arguments)."""
         import gymnasium as gym
 
+        return gym.make(self.env_id, scenario=scenario_id)
+
+    def env(self, scenario_id: str):
+        """A cached env for this scenario (reset restores its snapshot, so reuse is exact)."""
         env = self._envs.get(scenario_id)
         if env is None:
-            env = gym.make(self.env_id, scenario=scenario_id)
+            env = self.make_env(scenario_id)
             self._envs[scenario_id] = env
             while len(self._envs) > self.max_envs:
                 self._envs.popitem(last=False)[1].close()

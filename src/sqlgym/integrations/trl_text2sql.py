@@ -53,18 +53,10 @@ class Text2SQLAdapter(EnvAdapter):
 
         return load_dataset(self.dataset).question(scenario_id)
 
-    def env(self, scenario_id: str):
+    def make_env(self, scenario_id: str):
         import gymnasium as gym
 
-        env = self._envs.get(scenario_id)
-        if env is None:
-            env = gym.make(self.env_id, dataset=self.dataset, question=scenario_id, reward=TRAIN_REWARD)
-            self._envs[scenario_id] = env
-            while len(self._envs) > self.max_envs:
-                self._envs.popitem(last=False)[1].close()
-        else:
-            self._envs.move_to_end(scenario_id)
-        return env
+        return gym.make(self.env_id, dataset=self.dataset, question=scenario_id, reward=TRAIN_REWARD)
 
     def system_prompt(self, mode: str) -> str:
         return PLAN_SYSTEM if mode == "plan" else TOOLS_SYSTEM
