@@ -78,6 +78,21 @@ def test_plan_reward_replays_on_the_env():
     assert fn(prompts=[None], completions=[GOOD], scenario=[SID], seed=[0]) == rewards[:1]  # deterministic
 
 
+def test_a_plan_that_only_looks_finished_is_finished_and_stays_in_bounds():
+    """A submit_report with a bad payload is an invalid action, not the end of the episode: the replay
+    must still finish it, or the potential shaping does not telescope and the return keeps
+    -log(cost / baseline), far above the terminal clip (a GRPO run once logged such a return)."""
+    adapter = get_adapter("SQLIndex-v0")
+    for i, sid in enumerate(sqlgym.list_scenarios("SQLIndex-v0", "train", 4)):
+        expert = adapter.expert_actions(sid, i)
+        fake_end = expert[:-1] + [{"action_type": "submit_report", "payload": {"summary": 5}}]
+        ep = adapter.score(sid, i, render_plan(fake_end))
+        assert ep.steps == len(fake_end) + 1
+        assert json.loads(ep.actions[-1])["action_type"] == "submit_report" and "hidden_gap_closed" in ep.info
+        assert ep.total <= 1.5  # the terminal clip bounds every return
+        assert ep.total == pytest.approx(adapter.score(sid, i, render_plan(expert)).total - 0.06)  # + invalid, step
+
+
 def test_prompt_rows_hold_the_reset_observation():
     rows = prompt_rows("SQLIndex-v0", "curated", scenarios=[SID, "medium/leading_wildcard"], seed=3)
     assert [r["scenario"] for r in rows] == [SID, "medium/leading_wildcard"] and [r["seed"] for r in rows] == [3, 4]

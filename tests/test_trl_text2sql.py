@@ -33,6 +33,17 @@ def test_plan_reward_comes_from_the_env():
     assert len(set(bad)) > 1  # the env tells these apart: not a constant
 
 
+def test_a_plan_that_does_not_answer_is_not_an_abstention():
+    """On an unanswerable question, abstaining is right; a plan that never ends the episode is not."""
+    adapter = get_adapter("Text2SQL-v0")
+    q = next(q for q in (adapter.load_scenario(s) for s in adapter.scenarios("train")) if q.kind == "unanswerable")
+    abstain = adapter.score(q.id, 0, '[{"action_type": "abstain", "payload": {"reason": "not in the data"}}]')
+    for text in ("[]", '[{"action_type": "describe", "payload": {"table": "nope"}}]'):
+        ep = adapter.score(q.id, 0, text)
+        assert not ep.info.get("correct") and ep.total < 0.3
+    assert abstain.info["correct"] and abstain.total >= 1.0
+
+
 def test_tools_class_plays_an_episode():
     adapter = get_adapter("Text2SQL-v0")
     tools = adapter.tool_class()

@@ -37,7 +37,9 @@ class EnvAdapter:
 
     env_id: str = ""
     malformed_penalty: float = -1.0  # output that is not a plan at all: below any plan the env can score
-    finish_action: dict[str, Any] = {}  # appended to a plan that does not end the episode itself
+    # Played after a plan that did not end the episode. None: the episode is left unfinished, which is
+    # wrong (right for envs without potential shaping, where not ending must not pass for abstaining).
+    finish_action: dict[str, Any] | None = None
     tool_class: type | None = None  # the environment_factory class for tools mode
     max_envs = 16
 
@@ -91,18 +93,17 @@ class EnvAdapter:
         return self.prompt(obs, self.load_scenario(scenario_id), mode)
 
     # -- episodes -------------------------------------------------------------------------------
-    def is_final(self, action: Any) -> bool:
-        return isinstance(action, dict) and action.get("action_type") == self.finish_action.get("action_type")
-
     def replay(self, scenario_id: str, seed: int, actions: list[Any]) -> Episode:
-        """Play ``actions`` on a freshly reset env; finish the episode if the plan did not."""
+        """Play ``actions`` on a freshly reset env, then ``finish_action`` if the episode has not ended.
+
+        A plan whose last action only *looks* final (a ``submit_report`` with a malformed payload is an
+        invalid action, not the end) is finished too, so an SQLIndex episode always pays its terminal
+        reward and its shaping telescopes: left unfinished it would keep ``-log(cost / baseline)``.
+        """
         env = self.env(scenario_id)
         env.reset(seed=seed)
-        plan = list(actions)
-        if not plan or not self.is_final(plan[-1]):
-            plan.append(self.finish_action)
         ep = Episode(0.0, 0)
-        for a in plan:
+        for a in [*actions, self.finish_action] if self.finish_action else actions:
             text = a if isinstance(a, str) else json.dumps(a, default=str)
             _, r, terminated, truncated, info = env.step(text)
             ep.actions.append(text)

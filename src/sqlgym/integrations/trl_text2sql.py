@@ -45,7 +45,7 @@ def schema_text(dataset: str, db_id: str) -> str:
 class Text2SQLAdapter(EnvAdapter):
     env_id = "Text2SQL-v0"
     dataset = "sqlgym"
-    finish_action = {"action_type": "abstain", "payload": {"reason": "no answer"}}
+    finish_action = None  # a plan that neither answers nor abstains is wrong; it does not pass for abstaining
     malformed_penalty = -0.5  # below any episode the shaped reward can score for a real plan
 
     def load_scenario(self, scenario_id: str):
@@ -68,9 +68,6 @@ class Text2SQLAdapter(EnvAdapter):
         if question.evidence:
             text += f"\nEvidence: {question.evidence}"
         return text + "\nYour plan (a JSON list of actions):"
-
-    def is_final(self, action: Any) -> bool:
-        return isinstance(action, dict) and action.get("action_type") in ("answer", "abstain")
 
     def expert_actions(self, scenario_id: str, seed: int) -> list[dict[str, Any]]:
         from sqlgym.policies.text2sql import GoldPolicy

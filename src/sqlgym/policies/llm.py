@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlgym.errors import ConfigError
-from sqlgym.policies.base import Policy
+from sqlgym.policies.base import Policy, action
 
 PREFIXES = ("hf:", "openai:")
 _TOOL_CALL = re.compile(r"<tool_call>\s*(\{.*?\})\s*</tool_call>", re.S)
@@ -165,11 +165,16 @@ class LLMPolicy(Policy):
             self.last_completion = self.cache[key]
             actions, self.last_error = parse_plan(self.last_completion)
             self.plan = [a if isinstance(a, str) else json.dumps(a, default=str) for a in (actions or [])]
-        return super().act(observation, info)
+        return self.plan.pop(0) if self.plan else self._finish()
+
+    def _finish(self) -> str:
+        """What training's replay plays when the model stops: the adapter's ``finish_action``, or (None)
+        an action the env refuses, until it truncates the episode as unfinished, that is wrong."""
+        fin = self.adapter.finish_action
+        return json.dumps(fin) if fin else action("end", reason="the model gave no further action")
 
     def _act_tools(self, observation: str) -> str:
         from sqlgym.integrations.base import tool_names
-        from sqlgym.policies.base import action
 
         if not self._started:
             self._started = True
@@ -183,7 +188,7 @@ class LLMPolicy(Policy):
         call = parse_tool_call(text)
         if call is None:
             self.last_error = "a turn without a tool call ended the episode"
-            return action(self.adapter.finish_action["action_type"], **self.adapter.finish_action.get("payload", {}))
+            return self._finish()
         name, args = call
         self._last_tool = name
         self.messages.append({"role": "assistant", "content": "",
