@@ -252,11 +252,14 @@ def test_openai_policy_over_http():
         action = pol.act(obs, info)
         from sqlgym.eval import harness  # the same spec through the eval harness, as the CLI uses it
 
-        res = harness.run(f"openai:http://127.0.0.1:{server.server_address[1]}", scenario=SID, episodes=1)
+        spec = f"openai:http://127.0.0.1:{server.server_address[1]}"
+        res = harness.run(spec, scenario=SID, episodes=2)  # one process: first answers generated up front
+        per_worker = harness.run(spec, scenario=SID, episodes=2, workers=2)  # each worker asks per episode
     finally:
         server.shutdown()
     assert json.loads(action)["payload"]["columns"] == ["email"]
     assert res["records"][0]["final"]["gap_closed"] > 0.9
+    assert res["records"] == per_worker["records"]  # batching changes speed, never a record
     assert seen[0]["model"] == "stub-model" and seen[0]["messages"][0]["role"] == "system"
     assert seen[0]["temperature"] == 0
 

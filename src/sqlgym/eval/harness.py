@@ -87,9 +87,12 @@ def run(policy: str, split: str = "curated", episodes: int | None = None, seed: 
     """Evaluate one policy; returns ``{"records": [...], "summary": {...}}``."""
     if env_id not in sqlgym.ENV_IDS:
         raise unknown_name("environment id", env_id, list(sqlgym.ENV_IDS))
-    make_policy(policy, env_id, adapter)  # a misspelt name fails here, before any episode (models load once)
+    pol = make_policy(policy, env_id, adapter)  # a misspelt name fails here, before any episode (models load once)
     ids = scenario_ids(split, episodes, scenario, env_id, dataset)
-    jobs = [(policy, sid, seed + i, env_id, dataset, adapter) for i, sid in enumerate(ids)]
+    batched = hasattr(pol, "prefill") and workers <= 1 and dataset == "sqlgym"
+    if batched:  # a language model writes every episode's first answer in batches: several times faster
+        pol.prefill([pol.adapter.reset_prompt(sid, seed + i, pol.mode) for i, sid in enumerate(ids)])
+    jobs = [(pol if batched else policy, sid, seed + i, env_id, dataset, adapter) for i, sid in enumerate(ids)]
     if workers > 1:
         with ProcessPoolExecutor(workers) as ex:
             records = []
