@@ -215,6 +215,9 @@ def test_llm_policy_tools_mode():
     assert second[-1]["role"] == "tool" and second[-2]["tool_calls"][0]["function"]["name"] == "list_queries"
     quiet = run_policy(LLMPolicy(ScriptedToolModel([]), name="quiet", mode="tools"), split="curated", episodes=1)
     assert quiet["records"][0]["final"]["performance"] == 0.0 and quiet["summary"]["valid_plan_rate"] == 0.0
+    silent = ScriptedToolModel([])  # on Text2SQL, stopping without a tool call is wrong, never an abstention
+    res = run_policy(LLMPolicy(silent, name="silent", env_id="Text2SQL-v0", mode="tools"), "Text2SQL-v0", "test", 12)
+    assert res["summary"]["ex"] == 0.0 and len(silent.seen) == 12  # asked once per episode, not once per step
 
 
 def test_openai_policy_over_http():

@@ -149,7 +149,7 @@ class LLMPolicy(Policy):
 
     def reset(self, scenario, seed: int | None = None) -> None:
         super().reset(scenario, seed)
-        self._started = False
+        self._started = self._stopped = False
 
     def act(self, observation: str, info: dict) -> str:
         if self.mode == "tools":
@@ -176,6 +176,8 @@ class LLMPolicy(Policy):
     def _act_tools(self, observation: str) -> str:
         from sqlgym.integrations.base import tool_names
 
+        if self._stopped:  # the model ended its turn without a tool call: the episode is over for it
+            return self._finish()
         if not self._started:
             self._started = True
             self.messages = self.prompt(observation, self.scenario)
@@ -188,6 +190,7 @@ class LLMPolicy(Policy):
         call = parse_tool_call(text)
         if call is None:
             self.last_error = "a turn without a tool call ended the episode"
+            self._stopped = True
             return self._finish()
         name, args = call
         self._last_tool = name
