@@ -7,7 +7,9 @@
 
 ``plan`` mode (the default): at its first ``act`` the policy builds the chat prompt from the reset
 observation (the adapter's ``plan`` prompt), asks the model once for a JSON list of actions, and
-plays them; text that is not a plan becomes an immediate ``submit_report`` (the noop).
+plays them, then ends the episode as training's replay does (the adapter's ``finish_action``:
+``submit_report`` for SQLIndex-v0; nothing for Text2SQL-v0, where a plan that neither answers nor
+abstains is wrong). Text that is not a plan is an empty plan.
 ``tools`` mode (a directory trained with ``--mode tools`` says so in ``sqlgym_model.json``): one
 ``<tool_call>`` per step, the env's observation going back as the tool's answer, as in training;
 a turn without a tool call ends the episode. Decoding is greedy, so results repeat.
