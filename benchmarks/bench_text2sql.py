@@ -20,7 +20,7 @@ import apsw
 import gymnasium as gym
 
 import sqlgym  # noqa: F401  (registers the env ids)
-from sqlgym.scenarios.text2sql import load_dataset
+from sqlgym.db.datasets import load_dataset
 
 
 def act(kind, **payload):

@@ -148,7 +148,7 @@ def test_tool_methods_have_schemas():
 def test_chat_template_check():
     pytest.importorskip("trl")
     from sqlgym.integrations.trl import check_tool_template
-    from sqlgym.train.models import tiny_tokenizer
+    from tests.support.tiny import tiny_tokenizer
 
     tok = tiny_tokenizer()
     tok.chat_template = ("{% for m in messages %}{{ '<|im_start|>' + m['role'] + '\n' + m['content'] + '<|im_end|>\n' }}"
@@ -170,7 +170,7 @@ class FakeGenerator:
 
 def test_llm_policy_plays_its_plan_in_the_harness_format():
     from sqlgym.eval import harness
-    from sqlgym.policies.llm import LLMPolicy
+    from sqlgym.agents.llm import LLMPolicy
     from sqlgym.train.evaluate import run_policy
 
     gen = FakeGenerator(GOOD)
@@ -198,7 +198,7 @@ class ScriptedToolModel:
 
 
 def test_llm_policy_tools_mode():
-    from sqlgym.policies.llm import LLMPolicy, parse_tool_call
+    from sqlgym.agents.llm import LLMPolicy, parse_tool_call
     from sqlgym.train.evaluate import run_policy
 
     assert parse_tool_call('x <tool_call>{"name": "list_tables", "arguments": {}}</tool_call>') == ("list_tables", {})
@@ -221,7 +221,7 @@ def test_llm_policy_tools_mode():
 
 
 def test_openai_policy_over_http():
-    from sqlgym.policies.llm import make_llm_policy
+    from sqlgym.agents.llm import make_llm_policy
 
     seen = []
 
@@ -268,8 +268,8 @@ def test_openai_policy_over_http():
 
 
 def test_bad_specs_are_config_errors():
-    from sqlgym.policies.llm import make_llm_policy
-    from sqlgym.train.models import load_model, resolve
+    from sqlgym.agents.llm import make_llm_policy
+    from sqlgym.models import load_model, resolve
 
     with pytest.raises(ConfigError):
         make_llm_policy("gpt:whatever")
@@ -279,7 +279,7 @@ def test_bad_specs_are_config_errors():
         get_adapter("NoSuchEnv-v0")
     with pytest.raises(ConfigError):
         resolve(None, "tensorflow")
-    import sqlgym.train.models as models
+    import sqlgym.models as models
 
     if not models.has_cuda():
         with pytest.raises(ConfigError, match="CUDA"):
@@ -291,7 +291,7 @@ def test_bad_specs_are_config_errors():
 
 
 def test_importing_stays_light():
-    code = ("import sys, sqlgym, sqlgym.integrations.trl, sqlgym.train.models, sqlgym.policies.llm, sqlgym.train.__main__; "
+    code = ("import sys, sqlgym, sqlgym.integrations.trl, sqlgym.models, sqlgym.agents.llm, sqlgym.train.__main__; "
             "heavy = [m for m in ('torch', 'trl', 'transformers', 'datasets', 'peft') if m in sys.modules]; "
             "assert not heavy, heavy")
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -16,9 +16,9 @@ import pytest
 
 from sqlgym.db.readonly import ReadOnlyDatabase
 from sqlgym.errors import ConfigError
-from sqlgym.scenarios.text2sql import load_dataset
-from sqlgym.scenarios.text2sql.catalog import Dataset
-from sqlgym.scenarios.text2sql.loaders import FolderDataset
+from sqlgym.db.datasets import load_dataset
+from sqlgym.db.datasets import Dataset
+from sqlgym.db.datasets import FolderDataset
 
 DATABASES = {
     "concert_singer": [

@@ -2,7 +2,8 @@
 
 import pytest
 
-from sqlgym.eval.metrics import Result, ex_report, execution_match, row_f1
+from sqlgym.db.results import Result, execution_match, row_f1
+from sqlgym.eval.metrics import ex_report
 
 
 def R(*rows, columns=None):

@@ -18,7 +18,7 @@ import sqlgym.db.readonly
 from sqlgym.envs.text2sql import ACTIONS
 from sqlgym.errors import ConfigError, ScenarioNotFound
 from sqlgym.policies.text2sql import GoldPolicy, SchemaHeuristicPolicy
-from sqlgym.scenarios.text2sql.builtin import database_image
+from sqlgym.db.datasets import database_image
 
 ANSWERABLE, CLARIFY, UNANSWERABLE = "pet_shop/004", "pet_shop/007", "pet_shop/008"
 
@@ -307,7 +307,7 @@ def test_statement_count_follows_sqlite_lexing(sql, n):
 def test_shipped_data_meets_its_promises():
     from collections import Counter
 
-    from sqlgym.scenarios.text2sql import load_dataset
+    from sqlgym.db.datasets import load_dataset
     from sqlgym.scenarios.text2sql.builtin import DATABASES, TEST_DATABASE
 
     data = load_dataset("sqlgym")
@@ -329,7 +329,7 @@ def test_shipped_data_meets_its_promises():
 
 
 def test_databases_are_the_same_in_another_process():
-    code = ("import hashlib; from sqlgym.scenarios.text2sql.builtin import DATABASES, database_image; "
+    code = ("import hashlib; from sqlgym.scenarios.text2sql.builtin import DATABASES; from sqlgym.db.datasets import database_image; "
             "print([hashlib.sha256(database_image(d)).hexdigest() for d in DATABASES])")
     runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout for _ in range(2)}
     assert len(runs) == 1

@@ -29,7 +29,7 @@ def config(command, tmp_path, **kw):
 
 @pytest.fixture(scope="module")
 def tiny():
-    from sqlgym.train.models import tiny_model
+    from tests.support.tiny import tiny_model
 
     return tiny_model(seed=0)
 

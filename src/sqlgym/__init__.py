@@ -9,38 +9,30 @@ from __future__ import annotations
 from gymnasium.envs.registration import register, registry
 
 from sqlgym.errors import ConfigError, ScenarioError, ScenarioNotFound, SqlgymError
-from sqlgym.scenarios.catalog import list_scenarios as _list_index_scenarios
 from sqlgym.scenarios.catalog import load_scenario
+from sqlgym.tasks import TASKS, task
 
 __version__ = "0.1.0"
-ENV_IDS = ("SQLIndex-v0", "Text2SQL-v0", "Text2SQLDirect-v0")
-_ENTRY_POINTS = {
-    "SQLIndex-v0": "sqlgym.envs.index_tuning:SQLIndexEnv",
-    "Text2SQL-v0": "sqlgym.envs.text2sql:Text2SQLEnv",
-    "Text2SQLDirect-v0": "sqlgym.envs.text2sql:Text2SQLDirectEnv",
-}
+ENV_IDS = tuple(TASKS)
 
 
 def list_scenarios(env_id: str = "SQLIndex-v0", split: str | None = None, n: int | None = None,
                    dataset: str = "sqlgym") -> list[str]:
     """Scenario ids (SQLIndex-v0: ``curated``/``train``/``validation``/``test``) or question ids
-    (Text2SQL envs: ``train``/``validation``/``test`` of ``dataset``) for an environment id."""
-    if env_id not in ENV_IDS:
-        from sqlgym.errors import unknown_name
+    (Text2SQL envs: ``train``/``validation``/``test`` of ``dataset``) for an environment id.
 
-        raise unknown_name("environment id", env_id, list(ENV_IDS))
-    if env_id == "SQLIndex-v0":
-        return _list_index_scenarios(split, n)
-    from sqlgym.scenarios.text2sql import load_dataset
-
-    ids = [q.id for q in load_dataset(dataset).questions(split)]
-    return ids if n is None else ids[:n]
+    >>> list_scenarios("SQLIndex-v0", "test", n=2)
+    ['generator://index/5', 'generator://index/13']
+    """
+    return task(env_id).list(split, n, dataset)
 
 
 def _register() -> None:
-    for env_id, entry in _ENTRY_POINTS.items():
-        if env_id not in registry:
-            register(id=env_id, entry_point=entry, disable_env_checker=False)
+    # Gymnasium lists them under the namespace-less module "sqlgym"
+    for t in TASKS.values():
+        if t.env_id not in registry:
+            register(id=t.env_id, entry_point=t.entry_point, disable_env_checker=False, kwargs=dict(t.kwargs))
+            registry[t.env_id].namespace = "sqlgym"  # how pprint_registry groups them (the id has no namespace)
 
 
 _register()

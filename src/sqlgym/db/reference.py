@@ -17,7 +17,7 @@ import apsw
 from sqlgym.db.advisor import greedy
 from sqlgym.db.cost import WorkloadMeter
 from sqlgym.db.sqlite import Database, Snapshot
-from sqlgym.scenarios.catalog import fingerprint
+from sqlgym.scenarios.spec import fingerprint
 from sqlgym.types import IndexSpec, Measurement
 
 COST_MODEL = "v1"

@@ -6,9 +6,10 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from sqlgym.db.cost import WorkloadMeter
+from sqlgym.db.plans import column_stats
 from sqlgym.db.reference import Reference, reference
 from sqlgym.db.sqlite import Database, Snapshot, build_snapshot
-from sqlgym.scenarios.catalog import fingerprint
+from sqlgym.scenarios.spec import fingerprint
 from sqlgym.scenarios.spec import Scenario
 from sqlgym.types import Measurement
 
@@ -23,6 +24,7 @@ class Runtime:
     _reference: Reference | None = None
     _baseline: Measurement | None = None
     _second: Snapshot | None = field(default=None, repr=False)
+    _column_stats: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict, repr=False)
 
     @property
     def reference(self) -> Reference:
@@ -42,6 +44,13 @@ class Runtime:
         if self._second is None:
             self._second = build_snapshot(self.scenario, instance=1)
         return self._second
+
+
+    def column_stats(self, db: Database, table: str) -> list[tuple[str, int, int]]:
+        """(column, distinct, NULLs) per column of ``table`` as built (the data never changes)."""
+        if table not in self._column_stats:
+            self._column_stats[table] = column_stats(db, table, self.scenario.tables[table])
+        return self._column_stats[table]
 
 
 _RUNTIMES: OrderedDict[str, Runtime] = OrderedDict()

@@ -5,38 +5,33 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import apsw
 import gymnasium as gym
-import sqlglot
 from gymnasium import spaces
-from sqlglot import exp
-from sqlglot.errors import SqlglotError
 
 from sqlgym.db.advisor import budget_bytes, default_index_name
 from sqlgym.db.cost import WORKLOAD_BUDGET
 from sqlgym.db.equivalence import check_rewrite
+from sqlgym.db.plans import index_users, partial_where
 from sqlgym.db.runtime import Runtime, runtime_for
 from sqlgym.db.sandbox import BudgetExceeded
 from sqlgym.db.sqlite import Database
-from sqlgym.envs.actions import INDEX_ACTIONS, Action, InvalidAction, parse_action
-from sqlgym.envs.text import CHARSET, MAX_ACTION, MAX_OBS, clean, num, size, table
-from sqlgym.errors import ConfigError, unknown_name
+from sqlgym.envs.actions import INDEX_ACTIONS, Action, InvalidAction
+from sqlgym.envs.text import CHARSET, MAX_ACTION, MAX_OBS, clean, num, size
+from sqlgym.envs.text import table as text_table
+from sqlgym.errors import ConfigError, SqlgymError, unknown_name
 from sqlgym.rewards.index import REWARDS, gap_closed, performance
 from sqlgym.scenarios.catalog import list_scenarios, load_scenario
 from sqlgym.scenarios.spec import QuerySpec, Scenario
-from sqlgym.sqltext import quote
 from sqlgym.types import IndexSpec, Measurement, Transition
 
-NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
-WHERE_NODES = (exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.EQ, exp.NEQ, exp.GT, exp.GTE,
-               exp.LT, exp.LTE, exp.And, exp.Or, exp.Not, exp.Paren, exp.In, exp.Between, exp.Is, exp.Like,
-               exp.Neg, exp.Add, exp.Sub, exp.Mul, exp.Div)
-PLAN_INDEX = re.compile(r"USING (?:COVERING )?INDEX (\S+)")
-ACTION_HELP = ("list_tables, describe_table{table}, list_queries, inspect_query{query_id}, analyze_indexes, "
-               "analyze_statistics{table, refresh?}, create_index{table, columns, unique?, where?, name?}, "
-               "drop_index{name}, rewrite_query{query_id, new_sql}, submit_report{summary}")
+NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # used with fullmatch: "ix\n" is not a name
+ACTION_HELP = INDEX_ACTIONS.help_line()
+# What agent input can make SQLite or sqlglot raise inside an action: an observation, never an exception.
+AGENT_ERRORS = (apsw.Error, BudgetExceeded, SqlgymError, RecursionError, ValueError, TypeError, OverflowError)
 
 
 def _n(k: int, one: str, many: str) -> str:
@@ -45,6 +40,21 @@ def _n(k: int, one: str, many: str) -> str:
 
 def _resolve(scenario: str | Scenario) -> Scenario:
     return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+
+
+@dataclass
+class EpisodeState:
+    """Everything one episode changes, in one place (the database aside)."""
+
+    scenario: Scenario
+    baseline: Measurement
+    reference: Measurement
+    budget: int
+    current: Measurement
+    rewrites: dict[str, str] = field(default_factory=dict)
+    steps: int = 0
+    best_performance: float = 0.0
+    done: bool = False
 
 
 class SQLIndexEnv(gym.Env):
@@ -59,9 +69,7 @@ class SQLIndexEnv(gym.Env):
 
     ## Action Space
     ``Text``: a JSON object ``{"action_type": ..., "payload": {...}}`` (a dict also works), one of
-    list_tables, describe_table{table}, list_queries, inspect_query{query_id}, analyze_indexes,
-    analyze_statistics{table, refresh?}, create_index{table, columns, unique?, where?, name?},
-    drop_index{name}, rewrite_query{query_id, new_sql}, submit_report{summary}.
+    {actions}.
 
     ## Observation Space
     ``Text``: what the tool returned, printable ASCII, at most 16,000 characters.
@@ -119,7 +127,7 @@ class SQLIndexEnv(gym.Env):
         self._db: Database | None = None
         self._second: Database | None = None
         self._last_obs = ""
-        self._done = True
+        self.ep: EpisodeState | None = None
 
     # -- episode ---------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -133,70 +141,75 @@ class SQLIndexEnv(gym.Env):
             sid = self._pool[int(self.np_random.integers(len(self._pool)))]
         scenario = _resolve(sid)
         rt = runtime_for(scenario)
-        if rt is not self._rt:
+        if rt is not self._rt or self._db is None:
             self.close()
             self._rt, self._db = rt, Database(rt.snapshot, scenario)
         else:
             self._db.restore()
-        self.scenario = scenario
-        self.baseline = rt.baseline(self._db)
-        self.reference = rt.reference.measurement
-        self.budget = budget_bytes(scenario, rt.snapshot.table_bytes)
-        self.rewrites: dict[str, str] = {}
-        self.steps = 0
-        self.best_performance = 0.0
-        self.current = Measurement(self.baseline.cost, None, self.baseline.storage_bytes, self.baseline.n_indexes)
-        self._done = False
+        baseline = rt.baseline(self._db)
+        self.ep = EpisodeState(
+            scenario=scenario, baseline=baseline, reference=rt.reference.measurement,
+            budget=budget_bytes(scenario, rt.snapshot.table_bytes),
+            current=Measurement(baseline.cost, None, baseline.storage_bytes, baseline.n_indexes))
         self._last_obs = clean(self._intro())
-        info = self._info(self.current, valid=True, error=None, parts={})
+        info = self._info(self.ep.current, valid=True, error=None, parts={})
         return self._last_obs, info
+
+    @property
+    def scenario(self) -> Scenario:
+        return self.ep.scenario
 
     def step(self, action):
         t0 = time.perf_counter()
-        if self._done:
+        ep = self.ep
+        if ep is None or ep.done:
             obs = "Error: the episode is over; call reset()."
-            info = self._info(self.current, valid=False, error=obs, parts={})
-            return obs, 0.0, True, False, info
-        self.steps += 1
-        before, error, unused = self.current, None, ()
+            if ep is None:
+                return obs, 0.0, True, False, {"action_valid": False, "error": obs}
+            return obs, 0.0, True, False, self._info(ep.current, valid=False, error=obs, parts={})
+        ep.steps += 1
+        before, error, unused = ep.current, None, ()
         act = None
         try:
-            act = parse_action(action, INDEX_ACTIONS)
+            act = INDEX_ACTIONS.parse(action)
             obs, unused = self._dispatch(act)
         except InvalidAction as e:
             error = str(e)
+        except AGENT_ERRORS as e:  # the one boundary: nothing the agent sends escapes step()
+            error = f"the action failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".rstrip(": ")
+        if error is not None:
             obs = f"Error: {error}"
         terminated = act is not None and error is None and act.type == "submit_report"
-        truncated = not terminated and self.steps >= self.scenario.max_steps
+        truncated = not terminated and ep.steps >= ep.scenario.max_steps
         end = terminated or truncated
-        after = self._rt.meter.measure(self._db, self.rewrites, hidden=end)
+        after = self._rt.meter.measure(self._db, ep.rewrites, hidden=end)
         tr = Transition(
             action_type=act.type if act else "invalid", valid=error is None, before=before, after=after,
-            baseline=self.baseline, reference=self.reference, terminal=end, step=self.steps, error=error,
+            baseline=ep.baseline, reference=ep.reference, terminal=end, step=ep.steps, error=error,
             payload=dict(act.payload) if act else {}, unused_new_indexes=tuple(unused),
-            best_performance=self.best_performance,
+            best_performance=ep.best_performance,
         )
         reward, parts = self.reward_fn(tr)
-        self.current = after
-        self.best_performance = max(self.best_performance, performance(after.cost, self.baseline.cost))
+        ep.current = after
+        ep.best_performance = max(ep.best_performance, performance(after.cost, ep.baseline.cost))
         if end:
-            self._done = True
+            ep.done = True
             obs += "\n" + self._final(after, truncated)
         self._last_obs = clean(obs)
         info = self._info(after, valid=error is None, error=error, parts=parts)
         if end:
             info["hidden_cost"] = after.hidden_cost
-            info["hidden_gap_closed"] = gap_closed(after.hidden_cost, self.baseline.hidden_cost, self.reference.hidden_cost)
+            info["hidden_gap_closed"] = gap_closed(after.hidden_cost, ep.baseline.hidden_cost, ep.reference.hidden_cost)
         if self.record_wall_time:
             info["wall_ms"] = (time.perf_counter() - t0) * 1e3
         return self._last_obs, float(reward), terminated, truncated, info
 
     def render(self):
         if self.render_mode == "ansi":
-            m = self.current
-            return (f"[{self.scenario.id} step {self.steps}/{self.scenario.max_steps}] cost {num(m.cost)} "
-                    f"({performance(m.cost, self.baseline.cost):+.1f} points), indexes {m.n_indexes}, "
-                    f"storage {size(m.storage_bytes)}/{size(self.budget)}\n{self._last_obs}\n")
+            m = self.ep.current
+            return (f"[{self.ep.scenario.id} step {self.ep.steps}/{self.ep.scenario.max_steps}] cost {num(m.cost)} "
+                    f"({performance(m.cost, self.ep.baseline.cost):+.1f} points), indexes {m.n_indexes}, "
+                    f"storage {size(m.storage_bytes)}/{size(self.ep.budget)}\n{self._last_obs}\n")
         return None
 
     def close(self):
@@ -208,17 +221,17 @@ class SQLIndexEnv(gym.Env):
 
     # -- info and text -----------------------------------------------------------------------------
     def _info(self, m: Measurement, *, valid: bool, error: str | None, parts: dict) -> dict[str, Any]:
-        b = self.baseline.cost
+        b = self.ep.baseline.cost
         return {
-            "scenario": self.scenario.id, "difficulty": self.scenario.difficulty, "step": self.steps,
-            "cost": m.cost, "baseline_cost": b, "reference_cost": self.reference.cost,
-            "performance": performance(m.cost, b), "gap_closed": gap_closed(m.cost, b, self.reference.cost),
-            "storage_bytes": m.storage_bytes, "budget_bytes": self.budget, "n_indexes": m.n_indexes,
+            "scenario": self.ep.scenario.id, "difficulty": self.ep.scenario.difficulty, "step": self.ep.steps,
+            "cost": m.cost, "baseline_cost": b, "reference_cost": self.ep.reference.cost,
+            "performance": performance(m.cost, b), "gap_closed": gap_closed(m.cost, b, self.ep.reference.cost),
+            "storage_bytes": m.storage_bytes, "budget_bytes": self.ep.budget, "n_indexes": m.n_indexes,
             "action_valid": valid, "error": error, "reward_parts": dict(parts),
         }
 
     def _intro(self) -> str:
-        s, snap = self.scenario, self._rt.snapshot
+        s, snap = self.ep.scenario, self._rt.snapshot
         tables = ", ".join(f"{t.name} ({snap.row_counts[t.name]:,} rows)" for t in s.schema)
         writes = sum(q.kind == "dml" for q in s.workload)
         c = s.constraints
@@ -227,23 +240,23 @@ class SQLIndexEnv(gym.Env):
             f"Tables: {tables}.\n"
             f"Workload: {len(s.workload)} statements ({_n(len(s.workload) - writes, 'query', 'queries')}, "
             f"{_n(writes, 'write', 'writes')}); "
-            f"cost {num(self.baseline.cost)} (SQLite VM steps + 15 x page reads, mean over bindings, weighted).\n"
+            f"cost {num(self.ep.baseline.cost)} (SQLite VM steps + 15 x page reads, mean over bindings, weighted).\n"
             f"Indexes: {len(self._db.indexes)} (at most {c.max_indexes}, {c.max_columns} columns each); "
-            f"storage {size(self.baseline.storage_bytes)} of a {size(self.budget)} budget. "
+            f"storage {size(self.ep.baseline.storage_bytes)} of a {size(self.ep.budget)} budget. "
             f"Rewrites {'allowed' if c.allow_rewrites else 'not allowed'}.\n"
             f"You have {s.max_steps} steps. Send one JSON action a step: "
             f'{{"action_type": ..., "payload": {{...}}}} with one of: {ACTION_HELP}.'
         )
 
     def _cost_line(self, before: float) -> str:
-        after = self._rt.meter.workload_cost(self._db, "visible", self.rewrites)
+        after = self._rt.meter.workload_cost(self._db, "visible", self.ep.rewrites)
         return (f"Workload cost {num(before)} -> {num(after)} "
-                f"(performance {performance(after, self.baseline.cost):+.1f} points).")
+                f"(performance {performance(after, self.ep.baseline.cost):+.1f} points).")
 
     def _final(self, m: Measurement, truncated: bool) -> str:
         why = "Step limit reached." if truncated else "Report submitted."
-        return (f"{why} Final workload cost {num(m.cost)} from {num(self.baseline.cost)} "
-                f"({performance(m.cost, self.baseline.cost):+.1f} points); reference {num(self.reference.cost)}.")
+        return (f"{why} Final workload cost {num(m.cost)} from {num(self.ep.baseline.cost)} "
+                f"({performance(m.cost, self.ep.baseline.cost):+.1f} points); reference {num(self.ep.reference.cost)}.")
 
     # -- actions -----------------------------------------------------------------------------------
     def _dispatch(self, act: Action) -> tuple[str, tuple[str, ...]]:
@@ -252,72 +265,66 @@ class SQLIndexEnv(gym.Env):
         return result if isinstance(result, tuple) else (result, ())
 
     def _table(self, name: str):
-        if name not in self.scenario.tables:
-            raise InvalidAction(f"unknown table {name!r}; tables: {', '.join(self.scenario.tables)}")
-        return self.scenario.table(name)
+        if name not in self.ep.scenario.tables:
+            raise InvalidAction(f"unknown table {name!r}; tables: {', '.join(self.ep.scenario.tables)}")
+        return self.ep.scenario.table(name)
 
     def _query_spec(self, qid: str) -> QuerySpec:
-        for q in self.scenario.workload:
+        for q in self.ep.scenario.workload:
             if q.id == qid:
                 return q
-        raise InvalidAction(f"unknown query_id {qid!r}; queries: {', '.join(self.scenario.queries)}")
+        raise InvalidAction(f"unknown query_id {qid!r}; queries: {', '.join(self.ep.scenario.queries)}")
 
     def _do_list_tables(self) -> str:
         rows = [[t.name, f"{self._rt.snapshot.row_counts[t.name]:,}", len(t.columns),
-                 sum(ix.table == t.name for ix in self._db.indexes.values())] for t in self.scenario.schema]
-        return table(rows, ["table", "rows", "columns", "indexes"])
+                 sum(ix.table == t.name for ix in self._db.indexes.values())] for t in self.ep.scenario.schema]
+        return text_table(rows, ["table", "rows", "columns", "indexes"])
 
     def _do_describe_table(self, table: str) -> str:
         t = self._table(table)
         rows = [[c.name, c.type, "PK" if c.primary_key else (f"-> {c.references}" if c.references else "")]
                 for c in t.columns]
         idx = [f"{n}({', '.join(ix.columns)})" for n, ix in self._db.indexes.items() if ix.table == table]
-        return (f"{table}: {self._rt.snapshot.row_counts[table]:,} rows\n" + globals()["table"](rows, ["column", "type", "key"])
+        return (f"{table}: {self._rt.snapshot.row_counts[table]:,} rows\n" + text_table(rows, ["column", "type", "key"])
                 + f"\nIndexes: {', '.join(idx) or 'none'}")
 
     def _do_list_queries(self) -> str:
         meter = self._rt.meter
-        total = meter.workload_cost(self._db, "visible", self.rewrites)
+        total = meter.workload_cost(self._db, "visible", self.ep.rewrites)
         rows = []
-        for q in self.scenario.workload:
-            c = q.weight * meter.query_cost(self._db, q, "visible", self.rewrites.get(q.id))
+        for q in self.ep.scenario.workload:
+            c = q.weight * meter.query_cost(self._db, q, "visible", self.ep.rewrites.get(q.id))
             rows.append([q.id, "write" if q.kind == "dml" else "query", q.weight, num(c), f"{100 * c / total:.1f}%",
-                         " ".join(self.rewrites.get(q.id, q.sql).split())[:90]])
-        return table(rows, ["id", "kind", "weight", "weighted cost", "share", "sql"])
+                         " ".join(self.ep.rewrites.get(q.id, q.sql).split())[:90]])
+        return text_table(rows, ["id", "kind", "weight", "weighted cost", "share", "sql"])
 
     def _do_inspect_query(self, query_id: str) -> str:
         q = self._query_spec(query_id)
-        sql = self.rewrites.get(q.id, q.sql)
+        sql = self.ep.rewrites.get(q.id, q.sql)
         b = self._rt.snapshot.visible[q.id][0]
         plan = "\n".join(f"  {'  ' * (p > 0)}{d}" for _, p, d in self._db.explain(sql, b))
         one = self._db.measure(sql, b, dml=q.kind == "dml", budget=WORKLOAD_BUDGET)
-        mean = self._rt.meter.query_cost(self._db, q, "visible", self.rewrites.get(q.id))
+        mean = self._rt.meter.query_cost(self._db, q, "visible", self.ep.rewrites.get(q.id))
         return (f"{q.id} ({'write' if q.kind == 'dml' else 'query'}, weight {q.weight}"
-                f"{', rewritten' if q.id in self.rewrites else ''}):\n  {sql}\n"
+                f"{', rewritten' if q.id in self.ep.rewrites else ''}):\n  {sql}\n"
                 f"Example binding: {b}\nPlan:\n{plan}\n"
                 f"Measured on that binding: {one.vm_steps:,} VM steps, {one.page_reads:,} page reads, "
                 f"{one.fullscan_steps:,} full-scan steps, {one.sorts} sorts, {one.autoindex} automatic indexes "
                 f"(cost {num(one.cost)}). Mean cost over bindings: {num(mean)}.")
 
     def _index_users(self) -> dict[str, list[str]]:
-        used: dict[str, list[str]] = {}
-        for q in self.scenario.workload:
-            sql = self.rewrites.get(q.id, q.sql)
-            for _, _, detail in self._db.explain(sql, self._rt.snapshot.visible[q.id][0]):
-                for name in PLAN_INDEX.findall(detail):
-                    used.setdefault(name, []).append(q.id)
-        return used
+        return index_users(self._db, self.ep.scenario, self.ep.rewrites)
 
     def _do_analyze_indexes(self) -> str:
         used = self._index_users()
         rows = [[n, ix.table, ", ".join(ix.columns) + (f" WHERE {ix.where}" if ix.where else ""),
                  "yes" if ix.unique else "", self._db.origin.get(n, ""), size(self._db.index_bytes(n)),
                  ", ".join(sorted(set(used.get(n, [])))) or "(unused)"] for n, ix in self._db.indexes.items()]
-        head = (f"{len(rows)} indexes (at most {self.scenario.constraints.max_indexes}); storage "
-                f"{size(self._db.storage_bytes())} of {size(self.budget)}.")
+        head = (f"{len(rows)} indexes (at most {self.ep.scenario.constraints.max_indexes}); storage "
+                f"{size(self._db.storage_bytes())} of {size(self.ep.budget)}.")
         if not rows:
             return head
-        return head + "\n" + table(rows, ["name", "table", "columns", "unique", "origin", "size", "used by"])
+        return head + "\n" + text_table(rows, ["name", "table", "columns", "unique", "origin", "size", "used by"])
 
     def _do_analyze_statistics(self, table: str, refresh: bool = False) -> str:
         self._table(table)
@@ -325,26 +332,17 @@ class SQLIndexEnv(gym.Env):
         if refresh:
             self._db.analyze(table)
             note = f"ANALYZE {table} ran; statistics are fresh.\n"
-        stats = self._column_stats(table)
+        stats = self._rt.column_stats(self._db, table)
         stat1 = self._db.query("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = ?", (table,), budget=1_000_000)[1]
         return (note + f"{table}: {self._rt.snapshot.row_counts[table]:,} rows\n"
-                + globals()["table"]([[c, d, n] for c, d, n in stats], ["column", "distinct", "nulls"])
+                + text_table([[c, d, n] for c, d, n in stats], ["column", "distinct", "nulls"])
                 + "\nsqlite_stat1 (what the planner believes: rows, then rows per key prefix):\n"
                 + ("\n".join(f"  {idx or '(table)'}: {st}" for idx, st in stat1) or "  (none)"))
-
-    def _column_stats(self, table: str) -> list[tuple[str, int, int]]:
-        cache = self._rt.__dict__.setdefault("column_stats", {})
-        if table not in cache:
-            cols = self.scenario.tables[table]
-            sql = "SELECT " + ", ".join(f"COUNT(DISTINCT {quote(c)}), SUM({quote(c)} IS NULL)" for c in cols) + f" FROM {quote(table)}"
-            (row,) = self._db.query(sql, budget=None, mode="admin")[1]
-            cache[table] = [(c, int(row[2 * i]), int(row[2 * i + 1] or 0)) for i, c in enumerate(cols)]
-        return cache[table]
 
     def _do_create_index(self, table: str, columns: list, unique: bool = False, where: str | None = None,
                          name: str | None = None):
         t = self._table(table)
-        c = self.scenario.constraints
+        c = self.ep.scenario.constraints
         if not columns or not all(isinstance(x, str) for x in columns):
             raise InvalidAction("create_index: 'columns' must be a non-empty list of column names")
         bad = [x for x in columns if x not in t.column_names]
@@ -360,25 +358,25 @@ class SQLIndexEnv(gym.Env):
                 raise InvalidAction(f"index {n} already has exactly this definition")
         if len(self._db.indexes) >= c.max_indexes:
             raise InvalidAction(f"the scenario allows at most {c.max_indexes} indexes; drop one first")
-        if name is not None and (not NAME.match(name) or name.lower().startswith("sqlite")):
+        if name is not None and (not NAME.fullmatch(name) or name.lower().startswith("sqlite")):
             raise InvalidAction("index names are letters, digits and _, not starting with a digit or 'sqlite'")
-        taken = {n.lower() for n in self._db.indexes} | {x.lower() for x in self.scenario.tables}
+        taken = {n.lower() for n in self._db.indexes} | {x.lower() for x in self.ep.scenario.tables}
         if name is not None and name.lower() in taken:
             raise InvalidAction(f"the name {name!r} is taken")
         name = name or default_index_name(spec, taken)
-        before = self._rt.meter.workload_cost(self._db, "visible", self.rewrites)
+        before = self._rt.meter.workload_cost(self._db, "visible", self.ep.rewrites)
         try:
             self._db.create_index(spec, name)
         except apsw.Error as e:
             raise InvalidAction(f"SQLite refused the index: {e}") from None
-        if self._db.storage_bytes() > self.budget:
+        if self._db.storage_bytes() > self.ep.budget:
             used = self._db.storage_bytes()
             self._db.drop_index(name)
-            raise InvalidAction(f"over the storage budget: {size(used)} of {size(self.budget)}; index not created")
+            raise InvalidAction(f"over the storage budget: {size(used)} of {size(self.ep.budget)}; index not created")
         if unique:  # the workload's writes must still succeed under the new constraint
             try:
                 for which in ("visible", "hidden"):
-                    self._rt.meter.workload_cost(self._db, which, self.rewrites)
+                    self._rt.meter.workload_cost(self._db, which, self.ep.rewrites)
             except apsw.Error as e:
                 self._db.drop_index(name)
                 raise InvalidAction(f"the workload's writes fail under this UNIQUE index ({e}); index not created") from None
@@ -387,34 +385,28 @@ class SQLIndexEnv(gym.Env):
                 f"{size(self._db.index_bytes(name))}. " + self._cost_line(before), unused)
 
     def _check_where(self, where: str, cols: tuple[str, ...]) -> str:
-        try:
-            cond = sqlglot.condition(where, dialect="sqlite")
-        except (SqlglotError, ValueError) as e:
-            raise InvalidAction(f"the WHERE clause does not parse: {str(e).splitlines()[0]}") from None
-        for node in cond.walk():
-            if not isinstance(node, WHERE_NODES):
-                raise InvalidAction(f"a partial index WHERE may use columns, constants and comparisons only, not {node.key}")
-            if isinstance(node, exp.Column) and node.name not in cols:
-                raise InvalidAction(f"unknown column {node.name!r} in WHERE")
-        return cond.sql(dialect="sqlite")
+        text, why = partial_where(where, cols)
+        if text is None:
+            raise InvalidAction(why or "bad WHERE")
+        return text
 
     def _do_drop_index(self, name: str) -> str:
         if name not in self._db.indexes:
             raise InvalidAction(f"no index named {name!r}; indexes: {', '.join(self._db.indexes) or 'none'}")
-        before = self._rt.meter.workload_cost(self._db, "visible", self.rewrites)
+        before = self._rt.meter.workload_cost(self._db, "visible", self.ep.rewrites)
         self._db.drop_index(name)
         return f"Dropped index {name}. " + self._cost_line(before)
 
     def _do_rewrite_query(self, query_id: str, new_sql: str) -> str:
-        if not self.scenario.constraints.allow_rewrites:
+        if not self.ep.scenario.constraints.allow_rewrites:
             raise InvalidAction("this scenario does not allow rewrites")
         q = self._query_spec(query_id)
         meter = self._rt.meter
-        before = meter.workload_cost(self._db, "visible", self.rewrites)
+        before = meter.workload_cost(self._db, "visible", self.ep.rewrites)
         original = meter.query_cost(self._db, q, "visible")
         budget = int(max(1_000_000, 20 * original))
         if self._second is None:
-            self._second = Database(self._rt.second_snapshot, self.scenario)
+            self._second = Database(self._rt.second_snapshot, self.ep.scenario)
         why = check_rewrite([self._db, self._second], q, new_sql, budget)
         if why:
             raise InvalidAction(f"rewrite rejected: {why}")
@@ -423,8 +415,11 @@ class SQLIndexEnv(gym.Env):
             meter.query_cost(self._db, q, "hidden", new_sql)
         except (apsw.Error, BudgetExceeded) as e:
             raise InvalidAction(f"rewrite rejected: {e}") from None
-        self.rewrites[q.id] = new_sql
+        self.ep.rewrites[q.id] = new_sql
         return f"Rewrite of {q.id} accepted (same results on every binding, on two databases). " + self._cost_line(before)
 
     def _do_submit_report(self, summary: str = "") -> str:
         return "Report received."
+
+
+SQLIndexEnv.__doc__ = (SQLIndexEnv.__doc__ or "").replace("{actions}", INDEX_ACTIONS.help_line())

@@ -17,14 +17,15 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
+from sqlgym.agents import check_policy_name
 from sqlgym.errors import SqlgymError
 from sqlgym.eval import harness, report
-from sqlgym.policies import TEXT_ENVS
+from sqlgym.tasks import env_ids, task
 
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m sqlgym.eval", description="Score policies on sqlgym scenarios.")
-    p.add_argument("--env", default="SQLIndex-v0", help="environment id: SQLIndex-v0 (default), Text2SQL-v0, Text2SQLDirect-v0")
+    p.add_argument("--env", default="SQLIndex-v0", help=f"environment id: {', '.join(env_ids())} (default SQLIndex-v0)")
     p.add_argument("--policy", default=None,
                    help="policy name, or several separated by commas. SQLIndex-v0: noop, random, heuristic, greedy "
                         "(default), brute. Text2SQL: gold (default), schema-heuristic, random. Any env: hf:embedded, "
@@ -53,11 +54,11 @@ def _runs(data) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    text = args.env in TEXT_ENVS
-    args.policy = args.policy or ("gold" if text else "greedy")
-    args.split = args.split or ("test" if text else "curated")
     console = Console(width=None if sys.stdout.isatty() else 140)
     try:
+        t = task(args.env)
+        args.policy = args.policy or t.default_policy
+        args.split = args.split or t.default_split
         if args.validate:
             runs = _runs(harness.load(args.validate))
             problems = [p for r in runs for p in harness.validate(r)]
@@ -74,15 +75,18 @@ def main(argv: list[str] | None = None) -> int:
             if args.plot:
                 report.plot(runs, args.plot)
             return 0
+        policies = [p.strip() for p in args.policy.split(",") if p.strip()]
+        for policy in policies:  # every name is checked before the first episode runs
+            check_policy_name(policy, args.env)
+        n = len(harness.scenario_ids(args.split, args.episodes, args.scenario, args.env, args.dataset))
         results = []
-        for policy in [p.strip() for p in args.policy.split(",") if p.strip()]:
-            n = len(harness.scenario_ids(args.split, args.episodes, args.scenario, args.env, args.dataset))
+        for policy in policies:
             t0 = time.perf_counter()
             with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                           TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
-                task = bar.add_task(f"{policy} on {args.split}", total=n)
+                bar_task = bar.add_task(f"{policy} on {args.split}", total=n)
                 res = harness.run(policy, args.split, args.episodes, args.seed, args.workers, args.env,
-                                  progress=lambda k: bar.advance(task, k), scenario=args.scenario, dataset=args.dataset,
+                                  progress=lambda k: bar.advance(bar_task, k), scenario=args.scenario, dataset=args.dataset,
                                   adapter=args.adapter)
             res["seconds"] = time.perf_counter() - t0
             console.print(f"{policy}: {n} episodes in {res['seconds']:.1f} s ({n / res['seconds']:.2f} episodes/s)")

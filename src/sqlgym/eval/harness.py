@@ -14,51 +14,34 @@ from typing import Any
 
 import gymnasium as gym
 
-import sqlgym
+from sqlgym.agents import make_policy
 from sqlgym.errors import ConfigError, unknown_name
-from sqlgym.eval.metrics import ex_report
-from sqlgym.policies import TEXT_ENVS, ReplayPolicy, make_policy
-
-INFO_KEYS = ("cost", "baseline_cost", "reference_cost", "performance", "gap_closed", "storage_bytes",
-             "budget_bytes", "n_indexes", "hidden_cost", "hidden_gap_closed", "difficulty")
-TEXT_INFO_KEYS = ("db_id", "difficulty", "kind", "correct", "answered", "set_correct")
-SPLITS = ("curated", "train", "validation", "test")
+from sqlgym.policies import ReplayPolicy
+from sqlgym.tasks import task
 
 
 def scenario_ids(split: str, episodes: int | None, scenario: str | None = None, env_id: str = "SQLIndex-v0",
                  dataset: str = "sqlgym") -> list[str]:
     """What episode i plays: scenario ids (SQLIndex-v0) or question ids (text-to-SQL)."""
-    if env_id in TEXT_ENVS:
-        from sqlgym.scenarios.text2sql import load_dataset
-
-        data = load_dataset(dataset)
-        if scenario is not None:
-            return [data.question(scenario).id] * (episodes or 1)
-        ids = [q.id for q in data.questions(split)]
-        return ids if episodes is None else [ids[i % len(ids)] for i in range(episodes)]
-    if env_id not in sqlgym.ENV_IDS:
-        raise unknown_name("environment id", env_id, list(sqlgym.ENV_IDS))
+    t = task(env_id)
     if scenario is not None:
-        sqlgym.load_scenario(scenario)  # a misspelt id fails here, with "did you mean"
+        t.load_item(scenario, dataset)  # a misspelt id fails here, with "did you mean"
         return [scenario] * (episodes or 1)
-    if split not in SPLITS:
-        raise unknown_name("split", split, list(SPLITS))
-    if split == "curated":
-        ids = sqlgym.list_scenarios("SQLIndex-v0", split="curated")
-        return ids if episodes is None else [ids[i % len(ids)] for i in range(episodes)]
-    return sqlgym.list_scenarios("SQLIndex-v0", split=split, n=episodes or 200)
+    if split not in t.splits:
+        raise unknown_name("split", str(split), list(t.splits))
+    if t.item == "scenario" and split != "curated":  # generated: the first N of an unlimited split
+        return t.list(split, episodes or 200, dataset)
+    ids = t.list(split, None, dataset)
+    return ids if episodes is None else [ids[i % len(ids)] for i in range(episodes)]
 
 
 def run_episode(policy: str | ReplayPolicy, scenario_id: str, seed: int, env_id: str = "SQLIndex-v0",
                 dataset: str = "sqlgym", adapter: str | None = None) -> dict[str, Any]:
     """One episode -> a JSON-able record (scenario or question id, seed, actions, rewards, final info)."""
+    t = task(env_id)
     pol = policy if not isinstance(policy, str) else make_policy(policy, env_id, adapter)
-    if env_id in TEXT_ENVS:
-        env = gym.make(env_id, dataset=dataset, question=scenario_id)
-        item, keys = env.unwrapped.dataset.question(scenario_id), TEXT_INFO_KEYS
-    else:
-        env = gym.make(env_id, scenario=scenario_id)
-        item, keys = sqlgym.load_scenario(scenario_id), INFO_KEYS
+    env = gym.make(env_id, **t.env_kwargs(scenario_id, dataset))
+    item = t.load_item(scenario_id, dataset)
     obs, info = env.reset(seed=seed)
     pol.reset(item, seed=seed)
     actions, rewards = [], []
@@ -73,7 +56,7 @@ def run_episode(policy: str | ReplayPolicy, scenario_id: str, seed: int, env_id:
     return {
         "policy": pol.name, "scenario": scenario_id, "seed": seed, "actions": actions, "rewards": rewards,
         "return": math.fsum(rewards), "steps": len(actions),
-        "final": {k: info[k] for k in keys if k in info},
+        "final": {k: info[k] for k in t.info_keys if k in info},
     }
 
 
@@ -85,8 +68,7 @@ def run(policy: str, split: str = "curated", episodes: int | None = None, seed: 
         env_id: str = "SQLIndex-v0", progress: Callable[[int], None] | None = None,
         scenario: str | None = None, dataset: str = "sqlgym", adapter: str | None = None) -> dict[str, Any]:
     """Evaluate one policy; returns ``{"records": [...], "summary": {...}}``."""
-    if env_id not in sqlgym.ENV_IDS:
-        raise unknown_name("environment id", env_id, list(sqlgym.ENV_IDS))
+    task(env_id)  # a misspelt id fails here
     pol = make_policy(policy, env_id, adapter)  # a misspelt name fails here, before any episode (models load once)
     ids = scenario_ids(split, episodes, scenario, env_id, dataset)
     batched = hasattr(pol, "prefill") and workers <= 1 and dataset == "sqlgym"
@@ -109,28 +91,9 @@ def run(policy: str, split: str = "curated", episodes: int | None = None, seed: 
 
 
 def summarize(records: list[dict], env_id: str = "SQLIndex-v0") -> dict[str, Any]:
-    def block(recs):
-        perf = [r["final"]["performance"] for r in recs]
-        gap = [r["final"]["gap_closed"] for r in recs]
-        return {
-            "episodes": len(recs),
-            "mean_performance": sum(perf) / len(perf),
-            "best_performance": max(perf),
-            "worst_performance": min(perf),
-            "mean_gap_closed": sum(gap) / len(gap),
-            "mean_hidden_gap_closed": sum(r["final"]["hidden_gap_closed"] for r in recs) / len(recs),
-            "regression_rate": sum(p < -1e-9 for p in perf) / len(perf),
-            "mean_return": sum(r["return"] for r in recs) / len(recs),
-        }
-
     if not records:
         raise ConfigError("no episodes to summarise")
-    if env_id in TEXT_ENVS:
-        return ex_report(records)
-    out = block(records)
-    out["by_difficulty"] = {d: block([r for r in records if r["final"]["difficulty"] == d])
-                            for d in ("easy", "medium", "hard") if any(r["final"]["difficulty"] == d for r in records)}
-    return out
+    return task(env_id).summarize(records)
 
 
 def validate(results: dict[str, Any]) -> list[str]:

@@ -8,13 +8,17 @@ glue (:mod:`sqlgym.integrations.trl`) only talks to adapters, so a new environme
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlgym.envs.actions import ActionSet, ActionSpec
 from sqlgym.errors import unknown_name
+from sqlgym.tasks import task
 from sqlgym.integrations.prompts import messages, parse_plan
 
 MODES = ("plan", "tools")
@@ -47,21 +51,19 @@ class EnvAdapter:
         self._envs: OrderedDict[str, Any] = OrderedDict()
 
     # -- scenarios and envs ---------------------------------------------------------------------
-    def scenarios(self, split: str, n: int | None = None) -> list[str]:
-        import sqlgym
+    dataset = "sqlgym"
 
-        return sqlgym.list_scenarios(self.env_id, split, n)
+    def scenarios(self, split: str, n: int | None = None) -> list[str]:
+        return task(self.env_id).list(split, n, self.dataset)
 
     def load_scenario(self, scenario_id: str) -> Any:
-        import sqlgym
-
-        return sqlgym.load_scenario(scenario_id)
+        return task(self.env_id).load_item(scenario_id, self.dataset)
 
     def make_env(self, scenario_id: str):
-        """A new env playing this scenario (subclasses choose the constructor arguments)."""
+        """A new env playing this scenario (subclasses choose further constructor arguments)."""
         import gymnasium as gym
 
-        return gym.make(self.env_id, scenario=scenario_id)
+        return gym.make(self.env_id, **task(self.env_id).env_kwargs(scenario_id, self.dataset))
 
     def env(self, scenario_id: str):
         """A cached env for this scenario (reset restores its snapshot, so reuse is exact)."""
@@ -130,10 +132,45 @@ class EnvAdapter:
         raise NotImplementedError
 
 
+def tool_methods(actions: ActionSet) -> dict[str, Callable[..., str]]:
+    """One typed, documented method per action (TRL builds each tool's JSON schema from them), each
+    calling ``self._act(action_type, **payload)``."""
+    out: dict[str, Callable[..., str]] = {}
+    for spec in actions.specs.values():
+        out[spec.name] = _tool_method(spec)
+    return out
+
+
+def _tool_method(spec: ActionSpec) -> Callable[..., str]:
+    names = [f.name for f in spec.fields]
+
+    def method(self, *args: Any, **kwargs: Any) -> str:
+        payload = dict(zip(names, args))
+        payload.update(kwargs)
+        return self._act(spec.name, **payload)
+
+    params = [inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+    annotations: dict[str, Any] = {}
+    for f in spec.fields:
+        hint: Any = list[str] if f.type is list else f.type
+        if not f.required and f.default is None:
+            hint = hint | None
+        annotations[f.name] = hint
+        default = inspect.Parameter.empty if f.required else f.default
+        params.append(inspect.Parameter(f.name, inspect.Parameter.POSITIONAL_OR_KEYWORD, default=default, annotation=hint))
+    annotations["return"] = str
+    method.__signature__ = inspect.Signature(params, return_annotation=str)  # type: ignore[attr-defined]
+    method.__annotations__ = annotations
+    method.__name__ = method.__qualname__ = spec.name
+    doc = spec.help
+    if spec.fields:
+        doc += "\n\nArgs:\n" + "\n".join(f"    {f.name}: {f.help}" for f in spec.fields)
+    method.__doc__ = doc + f"\n\nReturns:\n    {spec.returns}"
+    return method
+
+
 def tool_names(cls: type) -> list[str]:
     """The tools of an environment class, as TRL sees them: its public functions but ``reset`` and ``get_reward``."""
-    import inspect
-
     return [n for n, _ in inspect.getmembers(cls, predicate=inspect.isfunction)
             if not n.startswith("_") and n not in ("reset", "get_reward")]
 
@@ -148,22 +185,16 @@ def register_adapter(adapter: EnvAdapter) -> EnvAdapter:
 
 
 def get_adapter(env_id: str) -> EnvAdapter:
+    """The adapter registered for ``env_id``, or the one the task registry names (loaded on first use)."""
     if env_id not in _ADAPTERS:
-        import sqlgym.integrations.trl_index  # noqa: F401  (registers SQLIndex-v0)
+        from sqlgym.tasks import TASKS, load
 
-        _load_optional_adapters()
+        t = TASKS.get(env_id)
+        if t is not None and t.adapter:
+            load(t.adapter)  # the module registers its adapter on import
     if env_id not in _ADAPTERS:
-        raise unknown_name("environment id (with a training adapter)", env_id, sorted(_ADAPTERS))
+        from sqlgym.tasks import TASKS
+
+        trainable = sorted({*_ADAPTERS, *(i for i, t in TASKS.items() if t.adapter)})
+        raise unknown_name("environment id (with a training adapter)", env_id, trainable)
     return _ADAPTERS[env_id]
-
-
-def _load_optional_adapters() -> None:
-    """Adapters of environments that may not exist yet in this checkout register themselves on import."""
-    import importlib
-
-    for module in ("sqlgym.integrations.trl_text2sql",):
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as e:  # that environment is not in this checkout; a broken adapter still raises
-            if e.name != module:
-                raise

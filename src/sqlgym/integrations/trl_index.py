@@ -7,14 +7,12 @@ import json
 import math
 from typing import Any
 
-from sqlgym.integrations.base import EnvAdapter, register_adapter
+from sqlgym.envs.actions import INDEX_ACTIONS
+from sqlgym.integrations.base import EnvAdapter, register_adapter, tool_methods
 
 PLAN_SYSTEM = """You tune the indexes of a SQLite database so that its workload costs less.
 Answer with one JSON list of actions and nothing else. Each action is {"action_type": ..., "payload": {...}}:
-- create_index {"table": str, "columns": [str, ...]}: columns in order (equality filters first, then one range or sort column)
-- drop_index {"name": str}
-- rewrite_query {"query_id": str, "new_sql": str}: the same rows, cheaper
-- submit_report {"summary": str}: last; ends the episode
+""" + INDEX_ACTIONS.plan_lines() + """
 An index must serve the workload's queries: unused indexes cost storage and slow down writes, and some indexes make plans worse.
 Example: [{"action_type": "create_index", "payload": {"table": "t", "columns": ["a", "b"]}}, {"action_type": "submit_report", "payload": {"summary": "t(a, b) serves q1"}}]"""
 
@@ -57,7 +55,7 @@ class SQLIndexAdapter(EnvAdapter):
         return _without_help(observation)
 
     def expert_actions(self, scenario_id: str, seed: int) -> list[dict[str, Any]]:
-        from sqlgym.policies import GreedyPolicy
+        from sqlgym.policies.index import GreedyPolicy
 
         pol = GreedyPolicy()
         pol.reset(self.load_scenario(scenario_id), seed=seed)
@@ -79,7 +77,8 @@ class SQLIndexTools:
     Each public method is one action; ``reset(**row)`` opens the row's scenario with its seed and
     returns the reset observation; ``get_reward()`` ends the episode if the model did not and
     returns its total reward (the hidden-binding gap closed by the final database state, minus
-    step costs). Bad arguments are observations with a small penalty, as in the env.
+    step costs). Bad arguments are observations with a small penalty, as in the env. The action
+    methods are made from ``sqlgym.envs.actions.INDEX_ACTIONS``.
     """
 
     def __init__(self) -> None:
@@ -108,112 +107,6 @@ class SQLIndexTools:
         self._done = terminated or truncated
         return obs
 
-    def list_tables(self) -> str:
-        """List the tables with their row, column and index counts.
-
-        Returns:
-            A table of table names and sizes.
-        """
-        return self._act("list_tables")
-
-    def describe_table(self, table: str) -> str:
-        """Show a table's columns, types, keys and indexes.
-
-        Args:
-            table: Name of the table.
-
-        Returns:
-            The table's columns and indexes.
-        """
-        return self._act("describe_table", table=table)
-
-    def list_queries(self) -> str:
-        """List the workload's statements with their weights and share of the total cost.
-
-        Returns:
-            One line per statement: id, kind, weight, weighted cost, share, SQL.
-        """
-        return self._act("list_queries")
-
-    def inspect_query(self, query_id: str) -> str:
-        """Show a statement's SQL, its query plan and SQLite's measured counters.
-
-        Args:
-            query_id: Id of the statement, as list_queries shows it (for example "q1").
-
-        Returns:
-            The SQL, an example binding, the plan and the measured cost.
-        """
-        return self._act("inspect_query", query_id=query_id)
-
-    def analyze_indexes(self) -> str:
-        """List the existing indexes with their size and the statements that use them.
-
-        Returns:
-            The indexes, storage used and budget.
-        """
-        return self._act("analyze_indexes")
-
-    def analyze_statistics(self, table: str, refresh: bool = False) -> str:
-        """Show a table's column statistics and what the planner believes (sqlite_stat1).
-
-        Args:
-            table: Name of the table.
-            refresh: Run ANALYZE on the table first.
-
-        Returns:
-            Distinct and null counts per column, and the planner's statistics.
-        """
-        return self._act("analyze_statistics", table=table, refresh=refresh)
-
-    def create_index(self, table: str, columns: list[str], unique: bool = False, where: str | None = None) -> str:
-        """Create an index and measure the workload's new cost.
-
-        Args:
-            table: Table to index.
-            columns: Column names in index order (equality filters first, then one range or sort column).
-            unique: Make it a UNIQUE index.
-            where: Optional condition for a partial index, for example "status = 'open'".
-
-        Returns:
-            The index made, its size, and the workload cost before and after.
-        """
-        return self._act("create_index", table=table, columns=columns, unique=unique, where=where)
-
-    def drop_index(self, name: str) -> str:
-        """Drop an index and measure the workload's new cost.
-
-        Args:
-            name: Name of the index, as analyze_indexes shows it.
-
-        Returns:
-            The workload cost before and after.
-        """
-        return self._act("drop_index", name=name)
-
-    def rewrite_query(self, query_id: str, new_sql: str) -> str:
-        """Replace a query by an equivalent one; accepted only if it returns the same rows on every binding.
-
-        Args:
-            query_id: Id of the query to rewrite.
-            new_sql: The new SELECT, with the same named parameters.
-
-        Returns:
-            Whether the rewrite was accepted, and the workload cost before and after.
-        """
-        return self._act("rewrite_query", query_id=query_id, new_sql=new_sql)
-
-    def submit_report(self, summary: str) -> str:
-        """Finish: submit a short report of what was changed and why. Ends the episode.
-
-        Args:
-            summary: One or two sentences.
-
-        Returns:
-            The final workload cost.
-        """
-        return self._act("submit_report", summary=summary)
-
     def get_reward(self) -> float:
         """The episode's total reward; ends the episode first if the model did not."""
         if self._env is None:
@@ -223,5 +116,7 @@ class SQLIndexTools:
         return self._total if math.isfinite(self._total) else ADAPTER.malformed_penalty
 
 
+for _name, _method in tool_methods(INDEX_ACTIONS).items():
+    setattr(SQLIndexTools, _name, _method)
 SQLIndexAdapter.tool_class = SQLIndexTools
 ADAPTER = register_adapter(SQLIndexAdapter())

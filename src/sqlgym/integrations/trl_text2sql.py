@@ -13,13 +13,12 @@ import json
 import math
 from typing import Any
 
-from sqlgym.integrations.base import EnvAdapter, register_adapter
+from sqlgym.envs.actions import TEXT2SQL_ACTIONS
+from sqlgym.integrations.base import EnvAdapter, register_adapter, tool_methods
 
 PLAN_SYSTEM = """You answer questions about a SQLite database.
 Answer with one JSON list of actions and nothing else. Each action is {"action_type": ..., "payload": {...}}:
-- answer {"sql": str}: one SQLite SELECT whose result answers the question; ends the episode
-- clarify {"question": str}: when the question is ambiguous; put it before your answer
-- abstain {"reason": str}: when the database does not hold what the question needs; ends the episode
+""" + TEXT2SQL_ACTIONS.plan_lines() + """
 Example: [{"action_type": "answer", "payload": {"sql": "SELECT COUNT(*) FROM pets WHERE species = 'dog'"}}]"""
 
 TOOLS_SYSTEM = """You answer questions about a SQLite database whose schema you must discover.
@@ -32,8 +31,8 @@ TRAIN_REWARD = "shaped"
 @functools.lru_cache(maxsize=16)
 def schema_text(dataset: str, db_id: str) -> str:
     """The database's CREATE TABLE statements (what Text2SQLDirect-v0 shows)."""
+    from sqlgym.db.datasets import load_dataset
     from sqlgym.db.readonly import ReadOnlyDatabase
-    from sqlgym.scenarios.text2sql import load_dataset
 
     db = ReadOnlyDatabase(load_dataset(dataset).image(db_id))
     try:
@@ -47,11 +46,6 @@ class Text2SQLAdapter(EnvAdapter):
     dataset = "sqlgym"
     finish_action = None  # a plan that neither answers nor abstains is wrong; it does not pass for abstaining
     malformed_penalty = -0.5  # below any episode the shaped reward can score for a real plan
-
-    def load_scenario(self, scenario_id: str):
-        from sqlgym.scenarios.text2sql import load_dataset
-
-        return load_dataset(self.dataset).question(scenario_id)
 
     def make_env(self, scenario_id: str):
         import gymnasium as gym
@@ -109,73 +103,6 @@ class Text2SQLTools:
         self._done = terminated or truncated
         return obs
 
-    def describe(self, table: str) -> str:
-        """Show a table's columns, types, keys and row count.
-
-        Args:
-            table: Name of the table.
-
-        Returns:
-            One line per column.
-        """
-        return self._act("describe", table=table)
-
-    def sample(self, table: str, n: int = 3) -> str:
-        """Show the first rows of a table.
-
-        Args:
-            table: Name of the table.
-            n: How many rows, 1 to 5.
-
-        Returns:
-            The rows as a text table.
-        """
-        return self._act("sample", table=table, n=n)
-
-    def query(self, sql: str) -> str:
-        """Run one read-only SQLite SELECT and see at most 20 rows of its result.
-
-        Args:
-            sql: The SELECT statement.
-
-        Returns:
-            The rows and the total count, or the error.
-        """
-        return self._act("query", sql=sql)
-
-    def answer(self, sql: str) -> str:
-        """Submit the SELECT whose result answers the question. Ends the episode.
-
-        Args:
-            sql: The SELECT statement.
-
-        Returns:
-            How many rows it returned.
-        """
-        return self._act("answer", sql=sql)
-
-    def clarify(self, question: str) -> str:
-        """Ask what an ambiguous question means.
-
-        Args:
-            question: What you need to know.
-
-        Returns:
-            The asker's reply.
-        """
-        return self._act("clarify", question=question)
-
-    def abstain(self, reason: str) -> str:
-        """Decline to answer because the database does not hold what the question needs. Ends the episode.
-
-        Args:
-            reason: Why it cannot be answered.
-
-        Returns:
-            A confirmation.
-        """
-        return self._act("abstain", reason=reason)
-
     def get_reward(self) -> float:
         """The episode's total reward (an unfinished episode ends as wrong)."""
         if self._env is None:
@@ -183,5 +110,7 @@ class Text2SQLTools:
         return self._total if math.isfinite(self._total) else ADAPTER.malformed_penalty
 
 
+for _name, _method in tool_methods(TEXT2SQL_ACTIONS).items():
+    setattr(Text2SQLTools, _name, _method)
 Text2SQLAdapter.tool_class = Text2SQLTools
 ADAPTER = register_adapter(Text2SQLAdapter())

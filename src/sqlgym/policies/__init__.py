@@ -1,10 +1,14 @@
-"""Policies behind one interface (``reset(scenario, seed)``, ``act(observation, info)``)."""
+"""Baseline policies behind one interface (``reset(scenario, seed)``, ``act(observation, info)``).
+
+Language-model policies live in :mod:`sqlgym.agents`; ``sqlgym.agents.make_policy`` makes either.
+"""
 
 from __future__ import annotations
 
 from sqlgym.errors import unknown_name
 from sqlgym.policies.base import Policy, action
 from sqlgym.policies.index import (
+    BASELINES,
     BrutePolicy,
     GreedyPolicy,
     HeuristicPolicy,
@@ -13,35 +17,24 @@ from sqlgym.policies.index import (
     ReplayPolicy,
 )
 from sqlgym.policies.text2sql import TEXT_POLICIES, GoldPolicy, SchemaHeuristicPolicy
+from sqlgym.tasks import task
 
-POLICIES = {"noop": NoopPolicy, "random": RandomPolicy, "heuristic": HeuristicPolicy, "greedy": GreedyPolicy,
-            "brute": BrutePolicy}
-TEXT_ENVS = ("Text2SQL-v0", "Text2SQLDirect-v0")
+POLICIES = BASELINES  # SQLIndex-v0's baselines, by name
 
 
 def policies_for(env_id: str = "SQLIndex-v0") -> dict[str, type[Policy]]:
-    """The baseline policies that can play ``env_id``."""
-    return TEXT_POLICIES if env_id in TEXT_ENVS else POLICIES
+    """The baseline policies that can play ``env_id`` (from the task registry)."""
+    return task(env_id).policies()
 
 
-LLM_PREFIXES = ("hf:", "openai:")
-
-
-def make_policy(name: str, env_id: str = "SQLIndex-v0", adapter: str | None = None) -> Policy:
-    """A policy by name for an environment id; a misspelt name lists the valid ones.
-
-    ``hf:embedded``, ``hf:<model dir>`` (with ``adapter``: a LoRA directory) and ``openai:<base_url>``
-    are language-model policies (``sqlgym.policies.llm``; needs the ``train`` extra for ``hf:``).
-    """
-    if name.startswith(LLM_PREFIXES):
-        from sqlgym.policies.llm import make_llm_policy
-
-        return make_llm_policy(name, adapter=adapter, env_id=env_id)
+def make_baseline(name: str, env_id: str = "SQLIndex-v0") -> Policy:
+    """A baseline policy by name; a misspelt name lists the valid ones."""
     known = policies_for(env_id)
     if name not in known:
         raise unknown_name(f"policy for {env_id}", name, sorted(known))
     return known[name]()
 
 
-__all__ = ["POLICIES", "TEXT_ENVS", "TEXT_POLICIES", "BrutePolicy", "GoldPolicy", "SchemaHeuristicPolicy", "policies_for", "GreedyPolicy", "HeuristicPolicy", "NoopPolicy", "Policy", "RandomPolicy", "ReplayPolicy",
-           "action", "make_policy"]
+__all__ = ["BASELINES", "POLICIES", "TEXT_POLICIES", "BrutePolicy", "GoldPolicy", "GreedyPolicy", "HeuristicPolicy",
+           "NoopPolicy", "Policy", "RandomPolicy", "ReplayPolicy", "SchemaHeuristicPolicy", "action", "make_baseline",
+           "policies_for"]

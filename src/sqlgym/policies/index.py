@@ -111,3 +111,7 @@ class ReplayPolicy(Policy):
 
     def act(self, observation: str, info: dict) -> str:
         return self.plan.pop(0) if self.plan else action("submit_report", summary="replay ended")
+
+
+BASELINES = {"noop": NoopPolicy, "random": RandomPolicy, "heuristic": HeuristicPolicy, "greedy": GreedyPolicy,
+             "brute": BrutePolicy}

@@ -9,7 +9,7 @@ import re
 import numpy as np
 
 from sqlgym.policies.base import Policy, action
-from sqlgym.scenarios.text2sql import Question
+from sqlgym.scenarios.text2sql.question import Question
 from sqlgym.sqltext import parse
 
 

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
-import json
 from functools import lru_cache
 from importlib import resources
 
 import yaml
 
 from sqlgym.errors import ConfigError, ScenarioNotFound
-from sqlgym.scenarios.spec import Scenario, scenario_from_dict
+from sqlgym.scenarios.spec import Scenario, fingerprint, scenario_from_dict
 
 GENERATOR_PREFIX = "generator://index/"
 DEFAULT_COUNTS = {"train": 500, "validation": 100, "test": 200}
@@ -75,21 +72,15 @@ def list_scenarios(split: str | None = None, n: int | None = None) -> list[str]:
     return out
 
 
-_FINGERPRINTS: dict[int, tuple[Scenario, str]] = {}
+
+def list_for_task(split: str | None, n: int | None, dataset: str = "sqlgym") -> list[str]:
+    """The task registry's lister (``dataset`` is for text-to-SQL tasks; scenarios have none)."""
+    return list_scenarios(split, n)
 
 
-def _jsonable(o):
-    return sorted(o) if isinstance(o, (set, frozenset)) else str(o)
+def load_for_task(scenario_id: str, dataset: str = "sqlgym") -> Scenario:
+    return load_scenario(scenario_id)
 
 
-def fingerprint(scenario: Scenario) -> str:
-    """A stable hash of everything in the spec (for on-disk caches)."""
-    hit = _FINGERPRINTS.get(id(scenario))
-    if hit is not None and hit[0] is scenario:
-        return hit[1]
-    blob = json.dumps(dataclasses.asdict(scenario), sort_keys=True, default=_jsonable)
-    fp = hashlib.sha256(blob.encode()).hexdigest()[:16]
-    if len(_FINGERPRINTS) > 4096:
-        _FINGERPRINTS.clear()
-    _FINGERPRINTS[id(scenario)] = (scenario, fp)
-    return fp
+__all__ = ["GENERATOR_PREFIX", "curated_ids", "fingerprint", "list_for_task", "list_scenarios", "load_for_task",
+           "load_scenario"]

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
+import hashlib
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlgym.errors import ScenarioError
-from sqlgym.scenarios.datagen import GENERATORS
-from sqlgym.sqltext import parse
+import apsw
+
+from sqlgym.errors import ScenarioError, SQLParseError
+from sqlgym.scenarios.datagen import (
+    INT64,
+    check_gen,
+    is_int,
+    is_number,
+    parse_date,
+    unique_values,
+    value_kind,
+)
+from sqlgym.sqltext import parse, quote
 from sqlgym.types import IndexSpec
 
 DIFFICULTIES = ("easy", "medium", "hard")
@@ -102,9 +116,42 @@ class Scenario:
         raise KeyError(name)
 
 
+# -- validation -------------------------------------------------------------------------------------
+# Every check raises ScenarioError("<field path>: <what is wrong>; <what is allowed>"), so that a spec
+# that loads never fails later (at build, reset or measurement).
+TOP_FIELDS = ("id", "difficulty", "split", "description", "lesson", "seed", "tables", "queries", "indexes",
+              "statistics", "constraints", "bindings", "max_steps", "family", "archetype")
+TABLE_FIELDS = ("name", "rows", "columns")
+COLUMN_FIELDS = ("name", "type", "gen", "primary_key", "references")
+QUERY_FIELDS = ("id", "sql", "weight", "params")
+INDEX_FIELDS = ("name", "table", "columns", "unique", "where")
+STATISTICS_FIELDS = ("policy", "analyzed_fraction")
+BINDINGS_FIELDS = ("visible", "hidden")
+POLICIES = ("analyze", "stale")
+MAX_ROWS = 2_000_000
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true or false", list: "a list",
+               tuple: "a tuple", type(None): "null"}
+
+
 def _require(cond: bool, where: str, msg: str) -> None:
     if not cond:
         raise ScenarioError(f"{where}: {msg}")
+
+
+def _type_name(types: type | tuple) -> str:
+    types = types if isinstance(types, tuple) else (types,)
+    return " or ".join(_TYPE_NAMES.get(t, "a mapping" if t is Mapping else t.__name__) for t in types)
+
+
+def _has_type(value: Any, types: type | tuple) -> bool:
+    types = types if isinstance(types, tuple) else (types,)
+    if isinstance(value, bool) and bool not in types and object not in types:
+        return False  # YAML's yes/no/on/off are bools: never an int or a float here
+    if int in types and is_int(value):
+        return True
+    if float in types and is_number(value):
+        return True
+    return isinstance(value, tuple(t for t in types if t not in (int, float)))
 
 
 def _get(d: Mapping, key: str, where: str, default: Any = ..., types: type | tuple = object) -> Any:
@@ -112,118 +159,377 @@ def _get(d: Mapping, key: str, where: str, default: Any = ..., types: type | tup
         _require(default is not ..., where, f"missing required field {key!r}")
         return default
     value = d[key]
-    _require(isinstance(value, types), f"{where}.{key}", f"expected {types}, got {type(value).__name__}")
+    _require(_has_type(value, types), f"{where}.{key}", f"expected {_type_name(types)}, got {value!r}")
     return value
 
 
-def _column(d: Mapping, where: str, tables_so_far: set[str]) -> ColumnSpec:
+def _int_in(d: Mapping, key: str, where: str, default: Any, lo: int, hi: int) -> int:
+    value = _get(d, key, where, default, int)
+    _require(lo <= value <= hi, f"{where}.{key}", f"must be an integer in {lo:,}..{hi:,}, got {value!r}")
+    return value
+
+
+def _mapping(value: Any, where: str, fields: tuple[str, ...] | None = None) -> Mapping:
+    _require(isinstance(value, Mapping), where, f"expected a mapping, got {value!r}")
+    if fields is not None:
+        unknown = sorted(str(k) for k in value if k not in fields)
+        _require(not unknown, where, f"unknown field(s) {unknown}; allowed: {', '.join(fields)}")
+    return value
+
+
+def _list(d: Mapping, key: str, where: str, default: Any = ..., nonempty: bool = False) -> list:
+    value = _get(d, key, where, default, (list, tuple))
+    _require(not nonempty or len(value) > 0, f"{where}.{key}", "must not be empty")
+    return list(value)
+
+
+def _column(d: Any, where: str, rows_so_far: Mapping[str, int], earlier: list[str]) -> ColumnSpec:
+    _mapping(d, where, COLUMN_FIELDS)
     name = _get(d, "name", where, types=str)
-    _require(bool(NAME.match(name)), where, f"column name {name!r} must be lower_snake_case")
+    _require(bool(NAME.match(name)), f"{where}.name", f"column name {name!r} must be lower_snake_case")
     ctype = _get(d, "type", where, "INTEGER", str).upper()
-    _require(ctype in TYPES, where, f"type {ctype!r} not in {TYPES}")
+    _require(ctype in TYPES, f"{where}.type", f"type {ctype!r} not in {TYPES}")
     gen = dict(_get(d, "gen", where, types=Mapping))
-    kind = gen.get("kind")
-    _require(kind in GENERATORS, f"{where}.gen", f"kind {kind!r} not in {sorted(GENERATORS)}")
-    if kind == "fk":
-        _require(gen.get("table") in tables_so_far, f"{where}.gen", "fk table must be defined earlier")
-    references = d.get("references") or (f"{gen['table']}.id" if kind == "fk" else None)
-    return ColumnSpec(name, ctype, gen, bool(d.get("primary_key", kind == "serial")), references)
+    check_gen(gen, f"{where}.gen", rows=rows_so_far, columns=earlier)
+    kind = gen["kind"]
+    primary_key = _get(d, "primary_key", where, kind == "serial", bool)
+    if primary_key:
+        _require(unique_values(gen), f"{where}.primary_key",
+                 "a primary key needs unique values: gen kind serial, or kind text with unique: true")
+        _require(ctype != "INTEGER" or kind == "serial", f"{where}.primary_key",
+                 "an INTEGER primary key holds integers: use gen kind serial (or type TEXT)")
+        _require(not gen.get("null_fraction"), f"{where}.gen.null_fraction", "a primary key column has no NULLs")
+    references = _get(d, "references", where, None, (str, type(None))) or (f"{gen['table']}.id" if kind == "fk" else None)
+    return ColumnSpec(name, ctype, gen, bool(primary_key), references)
 
 
-def _param(name: str, d: Mapping, where: str, tables: dict[str, TableSpec], names: set[str]) -> dict:
+def _table(td: Any, tw: str, schema: list[TableSpec]) -> TableSpec:
+    _mapping(td, tw, TABLE_FIELDS)
+    tname = _get(td, "name", tw, types=str)
+    _require(bool(NAME.match(tname)) and not tname.startswith("sqlite"), f"{tw}.name",
+             f"bad table name {tname!r}: lower_snake_case, not starting with 'sqlite'")
+    rows = _int_in(td, "rows", tw, ..., 1, MAX_ROWS)
+    rows_so_far = {t.name: t.rows for t in schema}
+    cols: list[ColumnSpec] = []
+    for j, cd in enumerate(_list(td, "columns", tw, nonempty=True)):
+        cols.append(_column(cd, f"{tw}.columns[{j}]", rows_so_far, [c.name for c in cols]))
+    names = [c.name for c in cols]
+    _require(len(set(names)) == len(names), tw, "duplicate column names")
+    _require(sum(c.primary_key for c in cols) <= 1, tw, "at most one primary key column")
+    for j, c in enumerate(cols):
+        if c.references is not None:
+            rt, dot, rc = c.references.partition(".")
+            target = {t.name: t.column_names for t in schema} | {tname: tuple(names)}
+            _require(bool(dot) and rt in target and rc in target[rt], f"{tw}.columns[{j}].references",
+                     f"{c.references!r} must be 'table.column' naming a column of this or an earlier table")
+    return TableSpec(tname, rows, tuple(cols))
+
+
+def _pair(value: Any, where: str, ok, what: str) -> tuple:
+    _require(isinstance(value, (list, tuple)) and len(value) == 2 and all(ok(v) for v in value), where,
+             f"expected [lo, hi], two {what}, got {value!r}")
+    return tuple(value)
+
+
+def _param(name: str, d: Any, where: str, tables: dict[str, TableSpec], earlier: dict[str, tuple]) -> tuple:
+    """Check one parameter spec; returns and ``earlier`` holds (what it draws, its date range if known)."""
+    _require(isinstance(name, str) and bool(name), where, f"parameter names are strings, got {name!r}")
+    _require(isinstance(d, Mapping), where, f"expected a mapping with one of {PARAM_KINDS}, got {d!r}")
     kinds = [k for k in PARAM_KINDS if k in d]
     _require(len(kinds) == 1, where, f"a parameter needs exactly one of {PARAM_KINDS}")
-    if "column" in d:
-        t, _, c = str(d["column"]).partition(".")
-        _require(t in tables and c in tables[t].column_names, where, f"unknown column {d['column']!r}")
-    if "plus" in d:
-        ref, _amount = d["plus"]
-        _require(ref in names and ref != name, where, f"'plus' refers to unknown parameter {ref!r}")
-    return dict(d)
+    kind = kinds[0]
+    extra = sorted(str(k) for k in d if k != kind)
+    _require(not extra, where, f"unknown field(s) {extra}; a parameter is exactly one of {PARAM_KINDS}")
+    value, at = d[kind], f"{where}.{kind}"
+    if kind == "column":
+        t, _, c = str(value).partition(".")
+        _require(isinstance(value, str) and t in tables and c in tables[t].column_names, at,
+                 f"unknown column {value!r}; expected 'table.column'")
+    elif kind == "int":
+        lo, hi = _pair(value, at, lambda v: is_int(v) and INT64[0] <= v <= INT64[1], "integers")
+        _require(lo <= hi, at, f"lo ({lo}) must be <= hi ({hi})")
+    elif kind == "real":
+        lo, hi = _pair(value, at, is_number, "finite numbers")
+        _require(lo <= hi, at, f"lo ({lo}) must be <= hi ({hi})")
+    elif kind == "values":
+        _require(isinstance(value, (list, tuple)) and len(value) > 0, at, f"expected a non-empty list, got {value!r}")
+        for i, v in enumerate(value):
+            _require(not isinstance(v, bool) and (isinstance(v, str) or is_number(v)), f"{at}[{i}]",
+                     f"expected a string or a finite number, got {v!r} (quote dates and yes/no/on/off in YAML)")
+    elif kind == "date":
+        _require(isinstance(value, (list, tuple)) and len(value) == 2, at,
+                 f"expected [first, last], two ISO dates, got {value!r}")
+        lo, hi = (parse_date(v, f"{at}[{i}]") for i, v in enumerate(value))
+        _require(lo <= hi, at, f"the first date ({lo}) must not be after the last ({hi})")
+    else:  # plus: [param, amount] -- the value of an earlier parameter plus a number (days, for a date)
+        _require(isinstance(value, (list, tuple)) and len(value) == 2, at,
+                 f"expected [parameter, number], got {value!r}")
+        ref, amount = value
+        _require(isinstance(ref, str) and ref != name and ref in earlier, at,
+                 f"'plus' refers to unknown parameter {ref!r}; it must name a parameter defined before {name!r}")
+        _require(is_number(amount), at, f"the amount must be a finite number, got {amount!r}")
+        base, span = earlier[ref]
+        _require(base in ("number", "date"), at,
+                 f"'plus' needs a numeric or date parameter; {ref!r} draws {base} values")
+        if base == "date" and span is not None:
+            try:
+                first, last = (day + dt.timedelta(days=int(amount)) for day in span)
+            except OverflowError:
+                raise ScenarioError(f"{at}: {ref!r} plus {amount} days leaves the calendar") from None
+            span = (first, last)
+        return base, span
+    return _param_values(kind, value, tables)
 
 
-def _query(d: Mapping, where: str, tables: dict[str, TableSpec]) -> QuerySpec:
+def _param_values(kind: str, value: Any, tables: dict[str, TableSpec]) -> tuple:
+    """(what the parameter draws: number/date/text, its date range if known), for 'plus' checks."""
+    if kind in ("int", "real"):
+        return "number", None
+    if kind == "date":
+        return "date", tuple(parse_date(v, "") for v in value)
+    if kind == "values":
+        kinds = {value_kind({"kind": "choice", "values": [v]}) for v in value}
+        base = kinds.pop() if len(kinds) == 1 else "text"
+        return base, (min(map(dt.date.fromisoformat, value)), max(map(dt.date.fromisoformat, value))) if base == "date" else None
+    t, _, c = value.partition(".")
+    col = next(x for x in tables[t].columns if x.name == c)
+    base = value_kind(col.gen)
+    if float(col.gen.get("null_fraction", 0)) > 0.5:
+        base = "mostly NULL"  # a 'plus' on a draw of 100 NULLs in a row would fail
+    if base == "date" and col.gen["kind"] == "date":
+        first = parse_date(col.gen.get("start", "2020-01-01"), "")
+        return base, (first, first + dt.timedelta(days=int(col.gen.get("days", 1460)) - 1))
+    return base, None
+
+
+def _query(d: Any, where: str, tables: dict[str, TableSpec]) -> QuerySpec:
+    _mapping(d, where, QUERY_FIELDS)
     qid = _get(d, "id", where, types=str)
+    _require(bool(qid.strip()), f"{where}.id", "must not be empty")
     sql = _get(d, "sql", where, types=str).strip()
     try:
         facts = parse(sql)
-    except ValueError as e:
-        raise ScenarioError(f"{where} ({qid}): SQL does not parse: {e}") from None
-    _require(facts.kind in ("select", "dml"), where, "workload statements must be SELECT or INSERT/UPDATE/DELETE")
+    except SQLParseError as e:
+        raise ScenarioError(f"{where}.sql ({qid}): SQL does not parse: {e}") from None
+    _require(facts.kind in ("select", "dml"), f"{where}.sql",
+             "workload statements must be SELECT or INSERT/UPDATE/DELETE")
     unknown = facts.tables - set(tables)
-    _require(not unknown, where, f"unknown tables {sorted(unknown)}")
+    _require(not unknown, f"{where}.sql", f"unknown tables {sorted(unknown)}")
     params = dict(_get(d, "params", where, {}, Mapping))
     missing = facts.params - set(params)
-    _require(not missing, where, f"parameters without a generator: {sorted(missing)}")
-    checked = {k: _param(k, v, f"{where}.params.{k}", tables, set(params)) for k, v in params.items()}
-    weight = float(_get(d, "weight", where, 1.0, (int, float)))
-    _require(weight > 0, where, "weight must be positive")
-    return QuerySpec(qid, sql, weight, checked, facts.kind, facts.tables, facts.ordered)
+    _require(not missing, f"{where}.params", f"parameters without a generator: {sorted(missing)}")
+    # 'plus' parameters are drawn after the others (and in order among themselves): check them that way
+    order = sorted(params, key=lambda k: isinstance(params[k], Mapping) and "plus" in params[k])
+    earlier: dict[str, tuple] = {}
+    for k in order:
+        earlier[k] = _param(k, params[k], f"{where}.params.{k}", tables, earlier)
+    checked = {k: dict(v) for k, v in params.items()}
+    weight = _get(d, "weight", where, 1.0, (int, float))
+    _require(weight > 0, f"{where}.weight", f"weight must be a positive number, got {weight!r}")
+    return QuerySpec(qid, sql, float(weight), checked, facts.kind, facts.tables, facts.ordered)
+
+
+def _index(xd: Any, xw: str, tables: dict[str, TableSpec]) -> IndexSpec:
+    _mapping(xd, xw, INDEX_FIELDS)
+    name = _get(xd, "name", xw, types=str)
+    _require(bool(name.strip()) and not name.lower().startswith("sqlite_"), f"{xw}.name",
+             f"bad index name {name!r}: non-empty, not starting with 'sqlite_'")
+    t = _get(xd, "table", xw, types=str)
+    _require(t in tables, f"{xw}.table", f"unknown table {t!r}; tables: {sorted(tables)}")
+    cols = tuple(_list(xd, "columns", xw, nonempty=True))
+    bad = [c for c in cols if not isinstance(c, str) or c not in tables[t].column_names]
+    _require(not bad, f"{xw}.columns", f"unknown table or column {bad}; columns of {t}: {list(tables[t].column_names)}")
+    _require(len(set(cols)) == len(cols), f"{xw}.columns", "a column appears twice")
+    unique = _get(xd, "unique", xw, False, bool)
+    if unique:
+        gens = {c.name: c.gen for c in tables[t].columns}
+        _require(any(unique_values(gens[c]) for c in cols), f"{xw}.unique",
+                 "a UNIQUE index needs a column whose values are unique by construction "
+                 "(gen kind serial, or text with unique: true), or building it would fail")
+    where = _get(xd, "where", xw, None, (str, type(None)))
+    if where is not None:
+        _require(bool(where.strip()), f"{xw}.where", "must not be empty (leave it out for a full index)")
+        try:
+            parse(f"SELECT 1 FROM {quote(t)} WHERE {where}")
+        except SQLParseError as e:
+            raise ScenarioError(f"{xw}.where: not one SQL expression: {e}") from None
+    return IndexSpec(t, cols, bool(unique), where, name)
+
+
+def _statistics(d: Mapping, where: str) -> Statistics:
+    st = _mapping(_get(d, "statistics", where, {}, Mapping), f"{where}.statistics", STATISTICS_FIELDS)
+    sw = f"{where}.statistics"
+    policy = _get(st, "policy", sw, "analyze", str)
+    _require(policy in POLICIES, f"{sw}.policy", f"statistics.policy must be 'analyze' or 'stale', got {policy!r}")
+    fraction = _get(st, "analyzed_fraction", sw, 1.0, (int, float))
+    _require(0 < fraction <= 1, f"{sw}.analyzed_fraction", "statistics.analyzed_fraction must be in (0, 1]")
+    return Statistics(str(policy), float(fraction))
+
+
+def _constraints(d: Mapping, where: str) -> Constraints:
+    cd = dict(_get(d, "constraints", where, {}, Mapping))
+    cw = f"{where}.constraints"
+    unknown_c = sorted(str(k) for k in set(cd) - set(Constraints.__dataclass_fields__))
+    _require(not unknown_c, cw, f"unknown constraints {unknown_c}; allowed: {', '.join(Constraints.__dataclass_fields__)}")
+    budget = _get(cd, "storage_budget", cw, 1.0, (int, float))
+    _require(budget > 0, f"{cw}.storage_budget", f"must be a positive number (a fraction of the tables' bytes), got {budget!r}")
+    for key in ("max_indexes", "max_columns"):
+        v = _get(cd, key, cw, 1, int)
+        _require(v >= 1, f"{cw}.{key}", f"must be an integer >= 1, got {v!r}")
+    _get(cd, "allow_rewrites", cw, True, bool)
+    return Constraints(**cd)
+
+
+def _check_in_sqlite(schema: list[TableSpec], indexes: list[IndexSpec],
+                     workload: tuple[QuerySpec, ...], index_where: list[str], query_where: list[str]) -> None:
+    """Create the (empty) schema and indexes and prepare every statement in SQLite itself.
+
+    sqlglot is more lenient than SQLite; this is what catches an unknown column, a partial-index
+    WHERE that SQLite refuses, or a statement the environment's sandbox would deny.
+    """
+    conn = apsw.Connection(":memory:")
+    conn.limit(apsw.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_LENGTH)
+    conn.limit(apsw.SQLITE_LIMIT_EXPR_DEPTH, MAX_EXPR_DEPTH)
+    try:
+        for t in schema:
+            conn.execute(create_table_sql(t))
+        for ix, xw in zip(indexes, index_where):
+            _run_one(conn, create_index_sql(ix), {}, f"{xw}", "the index")
+        for q, qw in zip(workload, query_where):
+            conn.authorizer = _Authorizer(_READ_OPS if q.kind == "select" else _WRITE_OPS)
+            _run_one(conn, "EXPLAIN " + q.sql, {p: None for p in q.params}, f"{qw}.sql", f"statement {q.id!r}")
+            conn.authorizer = None
+    finally:
+        conn.close()
+
+
+def _run_one(conn: apsw.Connection, sql: str, bindings: dict, where: str, what: str) -> None:
+    seen: list[str] = []
+
+    def one_statement(cursor, statement, _bindings):
+        seen.append(statement)
+        return len(seen) == 1
+
+    cur = conn.cursor()
+    cur.exec_trace = one_statement
+    try:
+        cur.execute(sql, bindings).fetchall()
+    except apsw.ExecTraceAbort:
+        raise ScenarioError(f"{where}: {what} must be exactly one SQL statement") from None
+    except KeyError as e:
+        raise ScenarioError(f"{where}: {what} uses parameter {e.args[0]!r}, which has no generator") from None
+    except (apsw.Error, apsw.BindingsError) as e:
+        raise ScenarioError(f"{where}: SQLite refuses {what}: {e}") from None
+
+
+# What a workload statement may do: the environment's sandbox runs SELECTs read-only and DML on user
+# tables (in a savepoint it rolls back), and denies anything else at measurement time.
+_READ_OPS = frozenset({apsw.SQLITE_SELECT, apsw.SQLITE_READ, apsw.SQLITE_RECURSIVE, apsw.SQLITE_FUNCTION})
+_WRITE_OPS = _READ_OPS | {apsw.SQLITE_INSERT, apsw.SQLITE_UPDATE, apsw.SQLITE_DELETE}
+_DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer"})
+
+
+class _Authorizer:
+    def __init__(self, allowed: frozenset[int]):
+        self.allowed = allowed
+
+    def __call__(self, op, p1, p2, dbname, trigger) -> int:
+        if op == apsw.SQLITE_FUNCTION:
+            return apsw.SQLITE_DENY if (p2 or "").lower() in _DENIED_FUNCTIONS else apsw.SQLITE_OK
+        if op in (apsw.SQLITE_INSERT, apsw.SQLITE_UPDATE, apsw.SQLITE_DELETE) and (p1 or "").lower().startswith("sqlite_"):
+            return apsw.SQLITE_DENY
+        return apsw.SQLITE_OK if op in self.allowed else apsw.SQLITE_DENY
+MAX_SQL_LENGTH = 100_000  # the sandbox's limits on every connection the workload runs on
+MAX_EXPR_DEPTH = 200
+
+
+def create_table_sql(t: TableSpec) -> str:
+    """CREATE TABLE for a validated table, every identifier quoted."""
+    cols = []
+    for c in t.columns:
+        col = f"{quote(c.name)} {c.type}"
+        if c.primary_key:
+            col += " PRIMARY KEY"
+        if c.references:
+            rt, _, rc = c.references.partition(".")
+            col += f" REFERENCES {quote(rt)}({quote(rc)})"
+        cols.append(col)
+    return f"CREATE TABLE {quote(t.name)} ({', '.join(cols)})"
+
+
+def create_index_sql(spec: IndexSpec) -> str:
+    """CREATE INDEX for a validated index spec, every identifier quoted."""
+    cols = ", ".join(quote(c) for c in spec.columns)
+    where = f" WHERE {spec.where}" if spec.where else ""
+    unique = "UNIQUE " if spec.unique else ""
+    return f"CREATE {unique}INDEX {quote(spec.name or 'idx')} ON {quote(spec.table)} ({cols}){where}"
 
 
 def scenario_from_dict(d: Mapping[str, Any], *, default_split: str = "curated") -> Scenario:
-    """Build and validate a Scenario; raises ScenarioError naming the field at fault."""
+    """Build and validate a Scenario; raises ScenarioError naming the field at fault and what is allowed."""
     _require(isinstance(d, Mapping), "scenario", "must be a mapping")
     sid = _get(d, "id", "scenario", types=str)
+    _require(bool(sid.strip()), "scenario.id", "must not be empty")
     where = f"scenario {sid!r}"
+    _mapping(d, where, TOP_FIELDS)
     difficulty = _get(d, "difficulty", where, types=str)
-    _require(difficulty in DIFFICULTIES, where, f"difficulty {difficulty!r} not in {DIFFICULTIES}")
+    _require(difficulty in DIFFICULTIES, f"{where}.difficulty", f"difficulty {difficulty!r} not in {DIFFICULTIES}")
     split = _get(d, "split", where, default_split, str)
-    _require(split in SPLITS, where, f"split {split!r} not in {SPLITS}")
+    _require(split in SPLITS, f"{where}.split", f"split {split!r} not in {SPLITS}")
+    text = {k: _get(d, k, where, default, str) for k, default in
+            (("description", ""), ("lesson", ""), ("family", "curated"), ("archetype", "curated"))}
 
     schema: list[TableSpec] = []
-    for i, td in enumerate(_get(d, "tables", where, types=list)):
-        tw = f"{where}.tables[{i}]"
-        tname = _get(td, "name", tw, types=str)
-        _require(bool(NAME.match(tname)) and not tname.startswith("sqlite"), tw, f"bad table name {tname!r}")
-        rows = _get(td, "rows", tw, types=int)
-        _require(1 <= rows <= 2_000_000, tw, "rows must be between 1 and 2,000,000")
-        known = {t.name for t in schema}
-        cols = tuple(_column(cd, f"{tw}.columns[{j}]", known) for j, cd in enumerate(_get(td, "columns", tw, types=list)))
-        names = [c.name for c in cols]
-        _require(len(set(names)) == len(names), tw, "duplicate column names")
-        _require(sum(c.primary_key for c in cols) <= 1, tw, "at most one primary key column")
-        for c in cols:
-            if c.gen["kind"] == "derived":
-                _require(c.gen.get("column") in names[: names.index(c.name)], tw, f"{c.name}: derived from a later or unknown column")
-        schema.append(TableSpec(tname, rows, cols))
-    _require(len({t.name for t in schema}) == len(schema), where, "duplicate table names")
+    for i, td in enumerate(_list(d, "tables", where, nonempty=True)):
+        schema.append(_table(td, f"{where}.tables[{i}]", schema))
+    _require(len({t.name for t in schema}) == len(schema), f"{where}.tables", "duplicate table names")
     tables = {t.name: t for t in schema}
 
-    workload = tuple(_query(q, f"{where}.queries[{i}]", tables) for i, q in enumerate(_get(d, "queries", where, types=list)))
-    _require(len({q.id for q in workload}) == len(workload), where, "duplicate query ids")
-    _require(any(q.kind == "select" for q in workload), where, "the workload needs at least one SELECT")
+    query_where = [f"{where}.queries[{i}]" for i in range(len(_list(d, "queries", where, nonempty=True)))]
+    workload = tuple(_query(q, qw, tables) for q, qw in zip(d["queries"], query_where))
+    _require(len({q.id for q in workload}) == len(workload), f"{where}.queries", "duplicate query ids")
+    _require(any(q.kind == "select" for q in workload), f"{where}.queries", "the workload needs at least one SELECT")
 
-    indexes = []
-    for i, xd in enumerate(_get(d, "indexes", where, [], list)):
-        xw = f"{where}.indexes[{i}]"
-        t = _get(xd, "table", xw, types=str)
-        cols = tuple(_get(xd, "columns", xw, types=list))
-        _require(t in tables and all(c in tables[t].column_names for c in cols) and cols, xw, "unknown table or column")
-        indexes.append(IndexSpec(t, cols, bool(xd.get("unique", False)), xd.get("where"), _get(xd, "name", xw, types=str)))
+    index_where = [f"{where}.indexes[{i}]" for i in range(len(_list(d, "indexes", where, [])))]
+    indexes = [_index(xd, xw, tables) for xd, xw in zip(d.get("indexes", []), index_where)]
+    names = [ix.name.lower() for ix in indexes]
+    clash = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(tables)))
+    _require(not clash, f"{where}.indexes", f"index names must be unique and differ from table names: {clash}")
 
-    st = dict(_get(d, "statistics", where, {}, Mapping))
-    stats = Statistics(str(st.get("policy", "analyze")), float(st.get("analyzed_fraction", 1.0)))
-    _require(stats.policy in ("analyze", "stale"), where, "statistics.policy must be 'analyze' or 'stale'")
-    _require(0 < stats.analyzed_fraction <= 1, where, "statistics.analyzed_fraction must be in (0, 1]")
+    stats = _statistics(d, where)
+    constraints = _constraints(d, where)
+    b = _mapping(_get(d, "bindings", where, {}, Mapping), f"{where}.bindings", BINDINGS_FIELDS)
+    visible = _int_in(b, "visible", f"{where}.bindings", 4, 1, 50)
+    hidden = _int_in(b, "hidden", f"{where}.bindings", 4, 1, 50)
+    max_steps = _int_in(d, "max_steps", where, 20, 2, 200)
+    seed = _get(d, "seed", where, 0, int)
+    _require(seed >= 0, f"{where}.seed", f"must be an integer >= 0, got {seed!r}")
 
-    cd = dict(_get(d, "constraints", where, {}, Mapping))
-    unknown_c = set(cd) - set(Constraints.__dataclass_fields__)
-    _require(not unknown_c, where, f"unknown constraints {sorted(unknown_c)}")
-    constraints = Constraints(**cd)
-    _require(constraints.storage_budget > 0 and constraints.max_indexes >= 1 and constraints.max_columns >= 1,
-             where, "constraints must be positive")
-
-    b = dict(_get(d, "bindings", where, {}, Mapping))
-    visible, hidden = int(b.get("visible", 4)), int(b.get("hidden", 4))
-    _require(1 <= visible <= 50 and 1 <= hidden <= 50, where, "bindings.visible and .hidden must be 1..50")
-    max_steps = _get(d, "max_steps", where, 20, int)
-    _require(2 <= max_steps <= 200, where, "max_steps must be 2..200")
-
+    _check_in_sqlite(schema, indexes, workload, index_where, query_where)
     return Scenario(
         id=sid, difficulty=difficulty, split=split,
-        description=str(d.get("description", "")).strip(), lesson=str(d.get("lesson", "")).strip(),
-        seed=_get(d, "seed", where, 0, int), schema=tuple(schema), workload=workload, indexes=tuple(indexes),
-        statistics=stats, constraints=constraints, visible_bindings=visible, hidden_bindings=hidden,
-        max_steps=max_steps, family=str(d.get("family", "curated")), archetype=str(d.get("archetype", "curated")),
+        description=text["description"].strip(), lesson=text["lesson"].strip(),
+        seed=seed, schema=tuple(schema), workload=workload, indexes=tuple(indexes),
+        statistics=stats, constraints=constraints, visible_bindings=int(visible), hidden_bindings=int(hidden),
+        max_steps=max_steps, family=text["family"], archetype=text["archetype"],
     )
+
+
+_FINGERPRINTS: dict[int, tuple[Scenario, str]] = {}
+
+
+def _jsonable(o):
+    return sorted(o) if isinstance(o, (set, frozenset)) else str(o)
+
+
+def fingerprint(scenario: Scenario) -> str:
+    """A stable hash of everything in the spec (for on-disk caches)."""
+    hit = _FINGERPRINTS.get(id(scenario))
+    if hit is not None and hit[0] is scenario:
+        return hit[1]
+    blob = json.dumps(dataclasses.asdict(scenario), sort_keys=True, default=_jsonable)
+    fp = hashlib.sha256(blob.encode()).hexdigest()[:16]
+    if len(_FINGERPRINTS) > 4096:
+        _FINGERPRINTS.clear()
+    _FINGERPRINTS[id(scenario)] = (scenario, fp)
+    return fp

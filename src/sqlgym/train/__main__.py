@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     from rich.console import Console
 
     from sqlgym.train.config import load_yaml, make_config
-    from sqlgym.train.models import has_cuda
+    from sqlgym.models import has_cuda
 
     console = Console(width=None if sys.stdout.isatty() else 140)
     try:

@@ -24,7 +24,7 @@ class Run:
 def start(cfg: TrainConfig, model=None, tokenizer=None) -> Run:
     """Load (unless given) and prepare the model, then score it: call before importing TRL (Unsloth patches it)."""
     from sqlgym.integrations.trl import check_tool_template
-    from sqlgym.train.models import has_cuda, load_model, resolve, with_lora
+    from sqlgym.models import has_cuda, load_model, resolve, with_lora
 
     cuda = has_cuda()
     name, backend = resolve(cfg.model, cfg.backend) if model is None else ("(given)", "peft")
@@ -86,7 +86,7 @@ def evaluate(cfg: TrainConfig, model, tokenizer, label: str) -> dict[str, Any] |
 def finish(cfg: TrainConfig, run: Run, trainer, train_seconds: float, setup_seconds: float,
            extra: dict[str, Any]) -> dict[str, Any]:
     """Save adapter, tokenizer and model card; score the trained model; write logs, metrics.json and the plot."""
-    from sqlgym.train.models import write_model_card
+    from sqlgym.models import write_model_card
     from sqlgym.train.outputs import write_outputs
 
     trainer.save_model(cfg.output_dir)

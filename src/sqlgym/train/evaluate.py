@@ -30,7 +30,7 @@ def run_policy(policy, env_id: str = "SQLIndex-v0", split: str = "test", episode
 
 def evaluate_model(model, tokenizer, name: str, env_id: str, split: str, episodes: int, seed: int = 0,
                    max_new_tokens: int = 256, mode: str = "plan") -> dict[str, Any]:
-    from sqlgym.policies.llm import HFGenerator, LLMPolicy
+    from sqlgym.agents.llm import HFGenerator, LLMPolicy
 
     policy = LLMPolicy(HFGenerator(model, tokenizer, max_new_tokens), name=name, env_id=env_id, mode=mode)
     return run_policy(policy, env_id, split, episodes, seed)

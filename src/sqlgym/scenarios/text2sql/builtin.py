@@ -1,5 +1,6 @@
 """The business databases shipped with sqlgym: each is a Python module (schema + seeded rows) and a
-YAML question set beside it. Built in memory on first use; every gold query is executed and checked.
+YAML question set beside it. This module reads them as data; :mod:`sqlgym.db.datasets` builds each
+database in memory on first use and executes and checks every gold query.
 """
 
 from __future__ import annotations
@@ -9,42 +10,27 @@ import hashlib
 import importlib
 from importlib import resources
 
-import apsw
 import numpy as np
 import yaml
 
-from sqlgym.db.sandbox import BudgetExceeded
 from sqlgym.errors import ScenarioError
-from sqlgym.scenarios.text2sql import DIFFICULTIES, KINDS, Question
+from sqlgym.scenarios.text2sql.question import DIFFICULTIES, KINDS, Question, QuestionSet
 from sqlgym.scenarios.text2sql.hardness import difficulty
 from sqlgym.sqltext import parse
 
 DATABASES = ("pet_shop", "dog_kennels", "bike_rental", "student_assessment", "department_store")
 TEST_DATABASE = "department_store"  # held out entirely: its questions are the test split
 VALIDATION_FRACTION = 0.2
-GOLD_BUDGET = 5_000_000  # VM steps a gold query may take at build
 
 
 def _module(db_id: str):
     return importlib.import_module(f"sqlgym.scenarios.text2sql.databases.{db_id}")
 
 
-@functools.cache
-def database_image(db_id: str) -> bytes:
-    """Build the database (schema, seeded rows, ANALYZE) and return it serialized."""
+def schema_and_rows(db_id: str) -> tuple[str, dict[str, list[tuple]]]:
+    """The database's CREATE statements and its seeded rows, table by table."""
     mod = _module(db_id)
-    conn = apsw.Connection(":memory:")
-    conn.execute(mod.SCHEMA)
-    data = mod.rows(np.random.default_rng(mod.SEED))
-    with conn:
-        for table, rows in data.items():
-            if rows:
-                marks = ", ".join("?" for _ in rows[0])
-                conn.executemany(f'INSERT INTO "{table}" VALUES ({marks})', rows)
-    conn.execute("ANALYZE")
-    image = conn.serialize("main")
-    conn.close()
-    return image
+    return mod.SCHEMA, mod.rows(np.random.default_rng(mod.SEED))
 
 
 def _split_of(db_id: str, qid: str) -> str:
@@ -86,36 +72,43 @@ def _question(db_id: str, d: dict, where: str) -> Question:
                     split=_split_of(db_id, qid))
 
 
-def check_gold(db, q: Question) -> None:
-    """A gold query must run within budget and return something that is not all NULL."""
-    try:
-        _, rows, total = db.run(q.sql, budget=GOLD_BUDGET, max_rows=1000)
-    except (apsw.Error, BudgetExceeded, ValueError) as e:
-        raise ScenarioError(f"{q.id}: gold SQL fails: {e}") from None
-    if total == 0:
-        raise ScenarioError(f"{q.id}: gold SQL returns no rows")
-    if all(v is None for r in rows for v in r):
-        raise ScenarioError(f"{q.id}: gold SQL returns only NULL")
-
-
 @functools.cache
 def questions(db_id: str) -> tuple[Question, ...]:
-    """The database's validated question set (gold SQL executed and checked)."""
-    from sqlgym.db.readonly import ReadOnlyDatabase
-
+    """The database's question set as written (gold SQL parsed, not yet executed)."""
     text = resources.files("sqlgym.scenarios.text2sql.databases").joinpath(f"{db_id}.yaml").read_text()
     raw = yaml.safe_load(text)["questions"]
     out = tuple(_question(db_id, d, f"{db_id}.yaml question {i}") for i, d in enumerate(raw))
     ids = [q.id for q in out]
     if len(set(ids)) != len(ids):
         raise ScenarioError(f"{db_id}.yaml: duplicate question ids")
-    db = ReadOnlyDatabase(database_image(db_id))
-    for q in out:
-        if q.sql is not None:
-            check_gold(db, q)
-    db.close()
     return out
 
 
 def description(db_id: str) -> str:
     return _module(db_id).DESCRIPTION.strip()
+
+
+class BuiltinQuestions(QuestionSet):
+    """The questions of the business databases shipped with sqlgym; one database is held out as the test split."""
+
+    name = "sqlgym"
+
+    def all_questions(self) -> tuple[Question, ...]:
+        return tuple(q for db in DATABASES for q in self.questions_of(db))
+
+    def db_ids(self) -> list[str]:
+        return sorted(DATABASES)
+
+    def questions_of(self, db_id: str) -> tuple[Question, ...]:
+        return questions(db_id)
+
+    def question(self, qid: str) -> Question:
+        db = qid.partition("/")[0]
+        if db in DATABASES:
+            for q in self.questions_of(db):
+                if q.id == qid:
+                    return q
+        return super().question(qid)
+
+    def describe(self, db_id: str) -> str:
+        return description(db_id)

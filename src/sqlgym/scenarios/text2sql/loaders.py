@@ -1,8 +1,9 @@
 """Spider and BIRD from a local folder: questions from the benchmark's JSON, databases read lazily.
 
 Nothing is downloaded and nothing in the folder is ever opened for writing: the JSON files are read
-as text and each database is copied into memory through a read-only, immutable SQLite URI the first
-time ``image(db_id)`` asks for it (a few recent images are kept, as BIRD's databases can be large).
+as text here, and :mod:`sqlgym.db.datasets` copies each database into memory through a read-only,
+immutable SQLite URI the first time it is asked for (a few recent images are kept, as BIRD's
+databases can be large).
 
 Layouts (``<root>`` is the folder named after ``spider:`` / ``bird:``):
 
@@ -27,20 +28,14 @@ import os
 import pathlib
 from dataclasses import dataclass
 
-import apsw
-
-from sqlgym.db.readonly import image_of_file
 from sqlgym.errors import ConfigError
-from sqlgym.scenarios.text2sql import DIFFICULTIES, Question
-from sqlgym.scenarios.text2sql.catalog import Dataset
+from sqlgym.scenarios.text2sql.question import DIFFICULTIES, Question, QuestionSet
 from sqlgym.scenarios.text2sql.hardness import difficulty as spider_hardness
 from sqlgym.sqltext import parse
 
 FOLDER_KINDS = ("spider", "bird")
 BIRD_LEVELS = {"simple": "easy", "moderate": "medium", "challenging": "hard"}
 BIRD_SPLITS = (("train", "train"), ("dev", "validation"), ("test", "test"))  # (file stem, split)
-IMAGE_CACHE = 16  # database images kept in memory
-SQLITE_HEADER = b"SQLite format 3\x00"
 
 
 @dataclass(frozen=True)
@@ -107,23 +102,7 @@ def _facts(sql: str) -> tuple[str, bool]:
         return "extra", False
 
 
-@functools.lru_cache(maxsize=IMAGE_CACHE)
-def _image(path: str, mtime_ns: int, size: int) -> bytes:
-    """The serialized database at ``path``; keyed on (mtime, size) so a replaced file is read again."""
-    if size == 0:
-        raise ConfigError(f"the database file {path} is empty (0 bytes)")
-    try:
-        with open(path, "rb") as f:  # read-only
-            header = f.read(len(SQLITE_HEADER))
-        image = image_of_file(path) if header == SQLITE_HEADER else None
-    except (OSError, apsw.Error) as e:
-        raise ConfigError(f"cannot read the SQLite database {path}: {e}") from None
-    if not image:
-        raise ConfigError(f"cannot read the SQLite database {path}: not a SQLite file")
-    return image
-
-
-class FolderDataset(Dataset):
+class FolderQuestions(QuestionSet):
     """A local copy of Spider (``kind="spider"``) or BIRD (``kind="bird"``) in ``root``."""
 
     def __init__(self, kind: str, root: str | os.PathLike):
@@ -240,11 +219,6 @@ class FolderDataset(Dataset):
         if zipped:
             msg += f"; unzip {zipped[0]} first"
         raise ConfigError(msg)
-
-    def image(self, db_id: str) -> bytes:
-        path = self.database_path(db_id)
-        st = path.stat()
-        return _image(str(path), st.st_mtime_ns, st.st_size)
 
     def describe(self, db_id: str) -> str:
         return ""

@@ -240,6 +240,5 @@ def write_model_card(out_dir: str | Path, base_model: str, backend: str, mode: s
                                                      "backend": backend, "mode": mode, "env_id": env_id}, indent=1))
 
 
-from sqlgym.train.tiny import tiny_model, tiny_tokenizer  # noqa: E402  (re-exported; light to import)
 
-__all__ = ["EMBEDDED", "load_model", "resolve", "tiny_model", "tiny_tokenizer", "with_lora", "write_model_card"]
+__all__ = ["EMBEDDED", "load_model", "resolve", "with_lora", "write_model_card"]

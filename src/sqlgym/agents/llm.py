@@ -26,6 +26,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlgym.errors import ConfigError
+from sqlgym.integrations.base import get_adapter, tool_names
 from sqlgym.policies.base import Policy, action
 
 PREFIXES = ("hf:", "openai:")
@@ -128,8 +129,6 @@ class LLMPolicy(Policy):
     """Asks a generator for a plan at the first step, then plays it (see the module docstring)."""
 
     def __init__(self, generator, name: str = "llm", env_id: str = "SQLIndex-v0", mode: str = "plan"):
-        from sqlgym.integrations import get_adapter
-
         if mode not in ("plan", "tools"):
             raise ConfigError(f"an LLM policy's mode is plan or tools, not {mode!r}")
         self.generator, self.name, self.mode = generator, name, mode
@@ -176,8 +175,6 @@ class LLMPolicy(Policy):
         return json.dumps(fin) if fin else action("end", reason="the model gave no further action")
 
     def _act_tools(self, observation: str) -> str:
-        from sqlgym.integrations.base import tool_names
-
         if self._stopped:  # the model ended its turn without a tool call: the episode is over for it
             return self._finish()
         if not self._started:
@@ -231,7 +228,7 @@ def _trained_mode(path: str) -> str:
 
 @lru_cache(maxsize=2)
 def _hf_model(name: str, adapter: str | None):
-    from sqlgym.train.models import load_model
+    from sqlgym.models import load_model
 
     model, tok = load_model(name, backend="peft")
     if adapter:

@@ -1,0 +1,103 @@
+"""The one registry of sqlgym's tasks: every CLI, adapter and the harness asks it, nobody else switches on an env id.
+
+A :class:`Task` names its parts by entry-point strings (``"module:attribute"``), loaded on first use, so
+this module imports nothing above it and ``import sqlgym`` stays light. Adding an environment is one
+``Task(...)`` here (or :func:`register` from your own code).
+
+>>> task("SQLIndex-v0").default_policy
+'greedy'
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlgym.errors import unknown_name
+
+INDEX_INFO_KEYS = ("cost", "baseline_cost", "reference_cost", "performance", "gap_closed", "storage_bytes",
+                   "budget_bytes", "n_indexes", "hidden_cost", "hidden_gap_closed", "difficulty")
+TEXT_INFO_KEYS = ("db_id", "difficulty", "kind", "correct", "answered", "set_correct")
+
+
+def load(entry: str) -> Any:
+    """``"package.module:attr"`` -> the attribute (imported now)."""
+    module, _, attr = entry.partition(":")
+    return getattr(importlib.import_module(module), attr)
+
+
+@dataclass(frozen=True)
+class Task:
+    """An environment id and everything the tools around it need to know."""
+
+    env_id: str
+    entry_point: str  # the gymnasium.Env class
+    item: str  # the constructor / reset-option argument naming what an episode plays: "scenario" or "question"
+    splits: tuple[str, ...]
+    default_split: str
+    default_policy: str
+    baselines: str  # a dict name -> Policy class
+    lister: str  # fn(split, n, dataset) -> item ids
+    loader: str  # fn(item id, dataset) -> the scenario or question object policies are reset with
+    summary: str  # fn(records) -> summary dict
+    adapter: str | None = None  # the TRL adapter (sqlgym.integrations)
+    info_keys: tuple[str, ...] = ()  # what an episode record keeps of the final info
+    uses_dataset: bool = False  # takes ``dataset=`` (text-to-SQL)
+    kwargs: dict[str, Any] = field(default_factory=dict)  # extra gymnasium registration kwargs
+
+    def env_kwargs(self, item_id: str | None = None, dataset: str = "sqlgym") -> dict[str, Any]:
+        """Constructor arguments that play ``item_id`` (and read ``dataset``)."""
+        out: dict[str, Any] = {} if item_id is None else {self.item: item_id}
+        if self.uses_dataset:
+            out["dataset"] = dataset
+        return out
+
+    def list(self, split: str | None = None, n: int | None = None, dataset: str = "sqlgym") -> list[str]:
+        return load(self.lister)(split, n, dataset)
+
+    def load_item(self, item_id: str, dataset: str = "sqlgym") -> Any:
+        return load(self.loader)(item_id, dataset)
+
+    def policies(self) -> dict[str, type]:
+        return load(self.baselines)
+
+    def summarize(self, records: list[dict]) -> dict[str, Any]:
+        return load(self.summary)(records)
+
+
+_INDEX = dict(item="scenario", splits=("curated", "train", "validation", "test"), default_split="curated",
+              default_policy="greedy", baselines="sqlgym.policies.index:BASELINES",
+              lister="sqlgym.scenarios.catalog:list_for_task", loader="sqlgym.scenarios.catalog:load_for_task",
+              summary="sqlgym.eval.summaries:index_summary", info_keys=INDEX_INFO_KEYS)
+_TEXT = dict(item="question", splits=("train", "validation", "test"), default_split="test", default_policy="gold",
+             baselines="sqlgym.policies.text2sql:TEXT_POLICIES", lister="sqlgym.db.datasets:list_for_task",
+             loader="sqlgym.db.datasets:load_for_task", summary="sqlgym.eval.metrics:ex_report",
+             info_keys=TEXT_INFO_KEYS, uses_dataset=True)
+
+TASKS: dict[str, Task] = {}
+
+
+def register(t: Task) -> Task:
+    """Add a task (and its Gymnasium registration, done by ``sqlgym``'s import)."""
+    TASKS[t.env_id] = t
+    return t
+
+
+register(Task("SQLIndex-v0", "sqlgym.envs.index_tuning:SQLIndexEnv", adapter="sqlgym.integrations.trl_index:ADAPTER",
+              **_INDEX))  # type: ignore[arg-type]
+register(Task("Text2SQL-v0", "sqlgym.envs.text2sql:Text2SQLEnv", adapter="sqlgym.integrations.trl_text2sql:ADAPTER",
+              **_TEXT))  # type: ignore[arg-type]
+register(Task("Text2SQLDirect-v0", "sqlgym.envs.text2sql_direct:Text2SQLDirectEnv", **_TEXT))  # type: ignore[arg-type]
+
+
+def task(env_id: str) -> Task:
+    """The task of an env id; a misspelt id answers with the close ones."""
+    try:
+        return TASKS[env_id]
+    except KeyError:
+        raise unknown_name("environment id", str(env_id), list(TASKS)) from None
+
+
+def env_ids() -> list[str]:
+    return list(TASKS)
