@@ -24,7 +24,7 @@ def list_scenarios(env_id: str = "SQLIndex-v0", split: str | None = None, n: int
     >>> list_scenarios("SQLIndex-v0", "test", n=2)
     ['generator://index/5', 'generator://index/13']
     """
-    return task(env_id).list(split, n, dataset)
+    return task(env_id).ids(split, n, dataset)
 
 
 def _register() -> None:

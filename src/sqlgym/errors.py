@@ -12,11 +12,11 @@ class SqlgymError(Exception):
 class ScenarioNotFound(SqlgymError, KeyError):
     """An unknown scenario id; the message lists close matches."""
 
-    def __init__(self, name: str, known: list[str]):
+    def __init__(self, name: str, known: list[str], kind: str = "scenario", also: str = "generator://index/<n>"):
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
         shown = ", ".join(known[:20]) + (" ..." if len(known) > 20 else "")
-        super().__init__(f"unknown scenario {name!r}.{hint} Known: {shown}; or generator://index/<n>.")
+        super().__init__(f"unknown {kind} {name!r}.{hint} Known: {shown}" + (f"; or {also}." if also else "."))
         self.name = name
 
     def __str__(self) -> str:  # KeyError would repr() the message
@@ -29,6 +29,13 @@ class ScenarioError(SqlgymError, ValueError):
 
 class ConfigError(SqlgymError, ValueError):
     """A bad argument or configuration from the user."""
+
+
+class SQLParseError(SqlgymError, ValueError):
+    """SQL text that is not exactly one statement sqlglot can parse (too deeply nested included).
+
+    A ``ValueError`` too, so ``except ValueError`` around ``sqltext.parse`` keeps working.
+    """
 
 
 def unknown_name(kind: str, name: str, known: list[str]) -> ConfigError:

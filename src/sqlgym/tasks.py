@@ -53,7 +53,8 @@ class Task:
             out["dataset"] = dataset
         return out
 
-    def list(self, split: str | None = None, n: int | None = None, dataset: str = "sqlgym") -> list[str]:
+    def ids(self, split: str | None = None, n: int | None = None, dataset: str = "sqlgym") -> list[str]:
+        """Item ids of a split (scenario or question ids)."""
         return load(self.lister)(split, n, dataset)
 
     def load_item(self, item_id: str, dataset: str = "sqlgym") -> Any:

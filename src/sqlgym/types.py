@@ -16,7 +16,7 @@ class QueryCost:
     sorts: int = 0
     autoindex: int = 0
 
-    PAGE_WEIGHT = 15  # a page read costs about 15 VM steps of wall time (ARCHITECTURE.md section 3)
+    PAGE_WEIGHT = 15  # a page read costs about 15 VM steps of wall time (docs/architecture.md, "The cost meter")
 
     @property
     def cost(self) -> int:

@@ -1,1 +1,1 @@
-"""The database backend: build, snapshot, sandbox, cost meter (ARCHITECTURE.md sections 3 and 7)."""
+"""The database backend: build, snapshot, sandbox, cost meter (docs/architecture.md, "The cost meter" and "The sandbox")."""

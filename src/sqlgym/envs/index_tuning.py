@@ -107,18 +107,20 @@ class SQLIndexEnv(gym.Env):
             raise ConfigError("give either scenario= or split=, not both")
         if scenario is not None:
             _resolve(scenario)  # unknown ids fail here, with "did you mean"
-            self._pool = [scenario]
+            self._pool: list[str | Scenario] = [scenario]
         else:
-            self._pool = list_scenarios(split or "curated", n)
+            self._pool = list(list_scenarios(split or "curated", n))
             if not self._pool:
                 raise ConfigError(f"split {split!r} has no scenarios (n={n})")
         if isinstance(reward, str):
             if reward not in REWARDS:
                 raise unknown_name("reward", reward, sorted(REWARDS))
-            reward = REWARDS[reward]()
+            reward = REWARDS[reward]()  # type: ignore[operator]
+        elif not callable(reward):
+            raise ConfigError(f"reward must be a name ({', '.join(sorted(REWARDS))}) or a callable, not {type(reward).__name__}")
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise unknown_name("render_mode", str(render_mode), self.metadata["render_modes"])
-        self.reward_fn = reward
+        self.reward_fn: Callable[[Transition], tuple[float, dict[str, float]]] = reward  # type: ignore[assignment]
         self.render_mode = render_mode
         self.record_wall_time = record_wall_time
         self.observation_space = spaces.Text(max_length=MAX_OBS, min_length=1, charset=CHARSET)
@@ -127,7 +129,7 @@ class SQLIndexEnv(gym.Env):
         self._db: Database | None = None
         self._second: Database | None = None
         self._last_obs = ""
-        self.ep: EpisodeState | None = None
+        self._ep: EpisodeState | None = None
 
     # -- episode ---------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -147,7 +149,7 @@ class SQLIndexEnv(gym.Env):
         else:
             self._db.restore()
         baseline = rt.baseline(self._db)
-        self.ep = EpisodeState(
+        self._ep = EpisodeState(
             scenario=scenario, baseline=baseline, reference=rt.reference.measurement,
             budget=budget_bytes(scenario, rt.snapshot.table_bytes),
             current=Measurement(baseline.cost, None, baseline.storage_bytes, baseline.n_indexes))
@@ -159,17 +161,38 @@ class SQLIndexEnv(gym.Env):
     def scenario(self) -> Scenario:
         return self.ep.scenario
 
+    @property
+    def ep(self) -> EpisodeState:
+        """The current episode's state (after ``reset``)."""
+        if self._ep is None:
+            raise gym.error.ResetNeeded("call reset() first")
+        return self._ep
+
+    @property
+    def db(self) -> Database:
+        if self._db is None:
+            raise gym.error.ResetNeeded("call reset() first")
+        return self._db
+
+    @property
+    def rt(self) -> Runtime:
+        if self._rt is None:
+            raise gym.error.ResetNeeded("call reset() first")
+        return self._rt
+
     def step(self, action):
         t0 = time.perf_counter()
-        ep = self.ep
+        ep = self._ep
         if ep is None or ep.done:
             obs = "Error: the episode is over; call reset()."
             if ep is None:
                 return obs, 0.0, True, False, {"action_valid": False, "error": obs}
             return obs, 0.0, True, False, self._info(ep.current, valid=False, error=obs, parts={})
         ep.steps += 1
-        before, error, unused = ep.current, None, ()
-        act = None
+        before, error = ep.current, None
+        unused: tuple[str, ...] = ()
+        act: Action | None = None
+        obs = ""
         try:
             act = INDEX_ACTIONS.parse(action)
             obs, unused = self._dispatch(act)
@@ -182,7 +205,7 @@ class SQLIndexEnv(gym.Env):
         terminated = act is not None and error is None and act.type == "submit_report"
         truncated = not terminated and ep.steps >= ep.scenario.max_steps
         end = terminated or truncated
-        after = self._rt.meter.measure(self._db, ep.rewrites, hidden=end)
+        after = self.rt.meter.measure(self.db, ep.rewrites, hidden=end)
         tr = Transition(
             action_type=act.type if act else "invalid", valid=error is None, before=before, after=after,
             baseline=ep.baseline, reference=ep.reference, terminal=end, step=ep.steps, error=error,
@@ -197,9 +220,10 @@ class SQLIndexEnv(gym.Env):
             obs += "\n" + self._final(after, truncated)
         self._last_obs = clean(obs)
         info = self._info(after, valid=error is None, error=error, parts=parts)
-        if end:
+        if end and after.hidden_cost is not None and ep.baseline.hidden_cost is not None:
             info["hidden_cost"] = after.hidden_cost
-            info["hidden_gap_closed"] = gap_closed(after.hidden_cost, ep.baseline.hidden_cost, ep.reference.hidden_cost)
+            info["hidden_gap_closed"] = gap_closed(after.hidden_cost, ep.baseline.hidden_cost,
+                                                   ep.reference.hidden_cost or 0.0)
         if self.record_wall_time:
             info["wall_ms"] = (time.perf_counter() - t0) * 1e3
         return self._last_obs, float(reward), terminated, truncated, info
@@ -231,7 +255,7 @@ class SQLIndexEnv(gym.Env):
         }
 
     def _intro(self) -> str:
-        s, snap = self.ep.scenario, self._rt.snapshot
+        s, snap = self.ep.scenario, self.rt.snapshot
         tables = ", ".join(f"{t.name} ({snap.row_counts[t.name]:,} rows)" for t in s.schema)
         writes = sum(q.kind == "dml" for q in s.workload)
         c = s.constraints
@@ -241,7 +265,7 @@ class SQLIndexEnv(gym.Env):
             f"Workload: {len(s.workload)} statements ({_n(len(s.workload) - writes, 'query', 'queries')}, "
             f"{_n(writes, 'write', 'writes')}); "
             f"cost {num(self.ep.baseline.cost)} (SQLite VM steps + 15 x page reads, mean over bindings, weighted).\n"
-            f"Indexes: {len(self._db.indexes)} (at most {c.max_indexes}, {c.max_columns} columns each); "
+            f"Indexes: {len(self.db.indexes)} (at most {c.max_indexes}, {c.max_columns} columns each); "
             f"storage {size(self.ep.baseline.storage_bytes)} of a {size(self.ep.budget)} budget. "
             f"Rewrites {'allowed' if c.allow_rewrites else 'not allowed'}.\n"
             f"You have {s.max_steps} steps. Send one JSON action a step: "
@@ -249,7 +273,7 @@ class SQLIndexEnv(gym.Env):
         )
 
     def _cost_line(self, before: float) -> str:
-        after = self._rt.meter.workload_cost(self._db, "visible", self.ep.rewrites)
+        after = self.rt.meter.workload_cost(self.db, "visible", self.ep.rewrites)
         return (f"Workload cost {num(before)} -> {num(after)} "
                 f"(performance {performance(after, self.ep.baseline.cost):+.1f} points).")
 
@@ -276,24 +300,24 @@ class SQLIndexEnv(gym.Env):
         raise InvalidAction(f"unknown query_id {qid!r}; queries: {', '.join(self.ep.scenario.queries)}")
 
     def _do_list_tables(self) -> str:
-        rows = [[t.name, f"{self._rt.snapshot.row_counts[t.name]:,}", len(t.columns),
-                 sum(ix.table == t.name for ix in self._db.indexes.values())] for t in self.ep.scenario.schema]
+        rows = [[t.name, f"{self.rt.snapshot.row_counts[t.name]:,}", len(t.columns),
+                 sum(ix.table == t.name for ix in self.db.indexes.values())] for t in self.ep.scenario.schema]
         return text_table(rows, ["table", "rows", "columns", "indexes"])
 
     def _do_describe_table(self, table: str) -> str:
         t = self._table(table)
         rows = [[c.name, c.type, "PK" if c.primary_key else (f"-> {c.references}" if c.references else "")]
                 for c in t.columns]
-        idx = [f"{n}({', '.join(ix.columns)})" for n, ix in self._db.indexes.items() if ix.table == table]
-        return (f"{table}: {self._rt.snapshot.row_counts[table]:,} rows\n" + text_table(rows, ["column", "type", "key"])
+        idx = [f"{n}({', '.join(ix.columns)})" for n, ix in self.db.indexes.items() if ix.table == table]
+        return (f"{table}: {self.rt.snapshot.row_counts[table]:,} rows\n" + text_table(rows, ["column", "type", "key"])
                 + f"\nIndexes: {', '.join(idx) or 'none'}")
 
     def _do_list_queries(self) -> str:
-        meter = self._rt.meter
-        total = meter.workload_cost(self._db, "visible", self.ep.rewrites)
+        meter = self.rt.meter
+        total = meter.workload_cost(self.db, "visible", self.ep.rewrites)
         rows = []
         for q in self.ep.scenario.workload:
-            c = q.weight * meter.query_cost(self._db, q, "visible", self.ep.rewrites.get(q.id))
+            c = q.weight * meter.query_cost(self.db, q, "visible", self.ep.rewrites.get(q.id))
             rows.append([q.id, "write" if q.kind == "dml" else "query", q.weight, num(c), f"{100 * c / total:.1f}%",
                          " ".join(self.ep.rewrites.get(q.id, q.sql).split())[:90]])
         return text_table(rows, ["id", "kind", "weight", "weighted cost", "share", "sql"])
@@ -301,10 +325,10 @@ class SQLIndexEnv(gym.Env):
     def _do_inspect_query(self, query_id: str) -> str:
         q = self._query_spec(query_id)
         sql = self.ep.rewrites.get(q.id, q.sql)
-        b = self._rt.snapshot.visible[q.id][0]
-        plan = "\n".join(f"  {'  ' * (p > 0)}{d}" for _, p, d in self._db.explain(sql, b))
-        one = self._db.measure(sql, b, dml=q.kind == "dml", budget=WORKLOAD_BUDGET)
-        mean = self._rt.meter.query_cost(self._db, q, "visible", self.ep.rewrites.get(q.id))
+        b = self.rt.snapshot.visible[q.id][0]
+        plan = "\n".join(f"  {'  ' * (p > 0)}{d}" for _, p, d in self.db.explain(sql, b))
+        one = self.db.measure(sql, b, dml=q.kind == "dml", budget=WORKLOAD_BUDGET)
+        mean = self.rt.meter.query_cost(self.db, q, "visible", self.ep.rewrites.get(q.id))
         return (f"{q.id} ({'write' if q.kind == 'dml' else 'query'}, weight {q.weight}"
                 f"{', rewritten' if q.id in self.ep.rewrites else ''}):\n  {sql}\n"
                 f"Example binding: {b}\nPlan:\n{plan}\n"
@@ -313,15 +337,15 @@ class SQLIndexEnv(gym.Env):
                 f"(cost {num(one.cost)}). Mean cost over bindings: {num(mean)}.")
 
     def _index_users(self) -> dict[str, list[str]]:
-        return index_users(self._db, self.ep.scenario, self.ep.rewrites)
+        return index_users(self.db, self.ep.scenario, self.ep.rewrites)
 
     def _do_analyze_indexes(self) -> str:
         used = self._index_users()
         rows = [[n, ix.table, ", ".join(ix.columns) + (f" WHERE {ix.where}" if ix.where else ""),
-                 "yes" if ix.unique else "", self._db.origin.get(n, ""), size(self._db.index_bytes(n)),
-                 ", ".join(sorted(set(used.get(n, [])))) or "(unused)"] for n, ix in self._db.indexes.items()]
+                 "yes" if ix.unique else "", self.db.origin.get(n, ""), size(self.db.index_bytes(n)),
+                 ", ".join(sorted(set(used.get(n, [])))) or "(unused)"] for n, ix in self.db.indexes.items()]
         head = (f"{len(rows)} indexes (at most {self.ep.scenario.constraints.max_indexes}); storage "
-                f"{size(self._db.storage_bytes())} of {size(self.ep.budget)}.")
+                f"{size(self.db.storage_bytes())} of {size(self.ep.budget)}.")
         if not rows:
             return head
         return head + "\n" + text_table(rows, ["name", "table", "columns", "unique", "origin", "size", "used by"])
@@ -330,11 +354,11 @@ class SQLIndexEnv(gym.Env):
         self._table(table)
         note = ""
         if refresh:
-            self._db.analyze(table)
+            self.db.analyze(table)
             note = f"ANALYZE {table} ran; statistics are fresh.\n"
-        stats = self._rt.column_stats(self._db, table)
-        stat1 = self._db.query("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = ?", (table,), budget=1_000_000)[1]
-        return (note + f"{table}: {self._rt.snapshot.row_counts[table]:,} rows\n"
+        stats = self.rt.column_stats(self.db, table)
+        stat1 = self.db.query("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = ?", (table,), budget=1_000_000)[1]
+        return (note + f"{table}: {self.rt.snapshot.row_counts[table]:,} rows\n"
                 + text_table([[c, d, n] for c, d, n in stats], ["column", "distinct", "nulls"])
                 + "\nsqlite_stat1 (what the planner believes: rows, then rows per key prefix):\n"
                 + ("\n".join(f"  {idx or '(table)'}: {st}" for idx, st in stat1) or "  (none)"))
@@ -353,36 +377,36 @@ class SQLIndexEnv(gym.Env):
         if len(columns) > c.max_columns:
             raise InvalidAction(f"at most {c.max_columns} columns per index in this scenario")
         spec = IndexSpec(table, tuple(columns), unique, self._check_where(where, t.column_names) if where else None)
-        for n, ix in self._db.indexes.items():
+        for n, ix in self.db.indexes.items():
             if ix.key() == spec.key():
                 raise InvalidAction(f"index {n} already has exactly this definition")
-        if len(self._db.indexes) >= c.max_indexes:
+        if len(self.db.indexes) >= c.max_indexes:
             raise InvalidAction(f"the scenario allows at most {c.max_indexes} indexes; drop one first")
         if name is not None and (not NAME.fullmatch(name) or name.lower().startswith("sqlite")):
             raise InvalidAction("index names are letters, digits and _, not starting with a digit or 'sqlite'")
-        taken = {n.lower() for n in self._db.indexes} | {x.lower() for x in self.ep.scenario.tables}
+        taken = {n.lower() for n in self.db.indexes} | {x.lower() for x in self.ep.scenario.tables}
         if name is not None and name.lower() in taken:
             raise InvalidAction(f"the name {name!r} is taken")
         name = name or default_index_name(spec, taken)
-        before = self._rt.meter.workload_cost(self._db, "visible", self.ep.rewrites)
+        before = self.rt.meter.workload_cost(self.db, "visible", self.ep.rewrites)
         try:
-            self._db.create_index(spec, name)
+            self.db.create_index(spec, name)
         except apsw.Error as e:
             raise InvalidAction(f"SQLite refused the index: {e}") from None
-        if self._db.storage_bytes() > self.ep.budget:
-            used = self._db.storage_bytes()
-            self._db.drop_index(name)
+        if self.db.storage_bytes() > self.ep.budget:
+            used = self.db.storage_bytes()
+            self.db.drop_index(name)
             raise InvalidAction(f"over the storage budget: {size(used)} of {size(self.ep.budget)}; index not created")
         if unique:  # the workload's writes must still succeed under the new constraint
             try:
                 for which in ("visible", "hidden"):
-                    self._rt.meter.workload_cost(self._db, which, self.ep.rewrites)
+                    self.rt.meter.workload_cost(self.db, which, self.ep.rewrites)
             except apsw.Error as e:
-                self._db.drop_index(name)
+                self.db.drop_index(name)
                 raise InvalidAction(f"the workload's writes fail under this UNIQUE index ({e}); index not created") from None
         unused = () if name in self._index_users() else (name,)
         return (f"Created index {name} on {table}({', '.join(columns)}){' WHERE ' + spec.where if spec.where else ''}, "
-                f"{size(self._db.index_bytes(name))}. " + self._cost_line(before), unused)
+                f"{size(self.db.index_bytes(name))}. " + self._cost_line(before), unused)
 
     def _check_where(self, where: str, cols: tuple[str, ...]) -> str:
         text, why = partial_where(where, cols)
@@ -391,28 +415,28 @@ class SQLIndexEnv(gym.Env):
         return text
 
     def _do_drop_index(self, name: str) -> str:
-        if name not in self._db.indexes:
-            raise InvalidAction(f"no index named {name!r}; indexes: {', '.join(self._db.indexes) or 'none'}")
-        before = self._rt.meter.workload_cost(self._db, "visible", self.ep.rewrites)
-        self._db.drop_index(name)
+        if name not in self.db.indexes:
+            raise InvalidAction(f"no index named {name!r}; indexes: {', '.join(self.db.indexes) or 'none'}")
+        before = self.rt.meter.workload_cost(self.db, "visible", self.ep.rewrites)
+        self.db.drop_index(name)
         return f"Dropped index {name}. " + self._cost_line(before)
 
     def _do_rewrite_query(self, query_id: str, new_sql: str) -> str:
         if not self.ep.scenario.constraints.allow_rewrites:
             raise InvalidAction("this scenario does not allow rewrites")
         q = self._query_spec(query_id)
-        meter = self._rt.meter
-        before = meter.workload_cost(self._db, "visible", self.ep.rewrites)
-        original = meter.query_cost(self._db, q, "visible")
+        meter = self.rt.meter
+        before = meter.workload_cost(self.db, "visible", self.ep.rewrites)
+        original = meter.query_cost(self.db, q, "visible")
         budget = int(max(1_000_000, 20 * original))
         if self._second is None:
-            self._second = Database(self._rt.second_snapshot, self.ep.scenario)
-        why = check_rewrite([self._db, self._second], q, new_sql, budget)
+            self._second = Database(self.rt.second_snapshot, self.ep.scenario)
+        why = check_rewrite([self.db, self._second], q, new_sql, budget)
         if why:
             raise InvalidAction(f"rewrite rejected: {why}")
         try:
-            meter.query_cost(self._db, q, "visible", new_sql)
-            meter.query_cost(self._db, q, "hidden", new_sql)
+            meter.query_cost(self.db, q, "visible", new_sql)
+            meter.query_cost(self.db, q, "hidden", new_sql)
         except (apsw.Error, BudgetExceeded) as e:
             raise InvalidAction(f"rewrite rejected: {e}") from None
         self.ep.rewrites[q.id] = new_sql

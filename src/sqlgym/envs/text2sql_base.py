@@ -177,6 +177,7 @@ class Text2SQLBase(gym.Env):
         q = self.question
         key = (self.dataset.name or str(id(self.dataset)), q.id)
         if key not in _GOLD:
+            assert q.sql is not None, "only answerable questions have a gold result"
             cols, rows, _ = self.db.run(q.sql, budget=STEP_BUDGET, max_rows=COMPARE_ROWS)
             _GOLD[key] = Result.of(len(cols), rows)
         return _GOLD[key]

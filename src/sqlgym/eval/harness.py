@@ -30,8 +30,8 @@ def scenario_ids(split: str, episodes: int | None, scenario: str | None = None, 
     if split not in t.splits:
         raise unknown_name("split", str(split), list(t.splits))
     if t.item == "scenario" and split != "curated":  # generated: the first N of an unlimited split
-        return t.list(split, episodes or 200, dataset)
-    ids = t.list(split, None, dataset)
+        return t.ids(split, episodes or 200, dataset)
+    ids = t.ids(split, None, dataset)
     return ids if episodes is None else [ids[i % len(ids)] for i in range(episodes)]
 
 
@@ -73,7 +73,8 @@ def run(policy: str, split: str = "curated", episodes: int | None = None, seed: 
     ids = scenario_ids(split, episodes, scenario, env_id, dataset)
     batched = hasattr(pol, "prefill") and workers <= 1 and dataset == "sqlgym"
     if batched:  # a language model writes every episode's first answer in batches: several times faster
-        pol.prefill([pol.adapter.reset_prompt(sid, seed + i, pol.mode) for i, sid in enumerate(ids)])
+        llm: Any = pol
+        llm.prefill([llm.adapter.reset_prompt(sid, seed + i, llm.mode) for i, sid in enumerate(ids)])
     jobs = [(pol if batched else policy, sid, seed + i, env_id, dataset, adapter) for i, sid in enumerate(ids)]
     if workers > 1:
         with ProcessPoolExecutor(workers) as ex:

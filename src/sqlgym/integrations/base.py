@@ -54,7 +54,7 @@ class EnvAdapter:
     dataset = "sqlgym"
 
     def scenarios(self, split: str, n: int | None = None) -> list[str]:
-        return task(self.env_id).list(split, n, self.dataset)
+        return task(self.env_id).ids(split, n, self.dataset)
 
     def load_scenario(self, scenario_id: str) -> Any:
         return task(self.env_id).load_item(scenario_id, self.dataset)

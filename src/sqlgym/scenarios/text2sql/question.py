@@ -60,7 +60,7 @@ class QuestionSet:
         try:
             return self._by_id[qid]
         except KeyError:
-            raise ScenarioNotFound(qid, list(self._by_id)) from None
+            raise ScenarioNotFound(qid, list(self._by_id), kind="question", also="") from None
 
     def describe(self, db_id: str) -> str:
         """A line about the database, shown at reset (empty when the dataset has none)."""
