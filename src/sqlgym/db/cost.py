@@ -9,7 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+import apsw
+
+from sqlgym.db.sandbox import BudgetExceeded
 from sqlgym.db.sqlite import Database
+from sqlgym.errors import SqlgymError
 from sqlgym.scenarios.spec import QuerySpec, Scenario
 from sqlgym.types import Measurement
 
@@ -22,22 +26,39 @@ class WorkloadMeter:
     def __init__(self, scenario: Scenario, cache: dict | None = None):
         self.scenario = scenario
         self.cache: dict = {} if cache is None else cache
+        self.failed: set[tuple] = set()  # cache keys at which a rewrite failed and the original's cost counted
 
     def query_cost(self, db: Database, q: QuerySpec, which: str, sql: str | None = None,
                    budget: int = WORKLOAD_BUDGET) -> float:
-        """Mean cost of ``q`` (or its rewrite ``sql``) over the visible or hidden bindings."""
+        """Mean cost of ``q`` (or its rewrite ``sql``) over the visible or hidden bindings.
+
+        A rewrite was checked when it was accepted, but the database changes after that (an index it
+        named is dropped, a plan changes): if it fails now, it costs what the original costs, and
+        ``failed`` records it, so re-measuring never raises on agent SQL.
+        """
         sql = sql or q.sql
-        key = (q.id, sql, which, tuple(db.table_state(t) for t in sorted(q.tables)))
+        key = self._key(db, q, which, sql)
         hit = self.cache.get(key)
         if hit is not None:
             return hit
         bindings = (db.snapshot.visible if which == "visible" else db.snapshot.hidden)[q.id]
-        total = 0
-        for b in bindings:
-            total += db.measure(sql, b, dml=q.kind == "dml", budget=budget).cost
-        cost = total / len(bindings)
+        try:
+            cost = sum(db.measure(sql, b, dml=q.kind == "dml", budget=budget).cost for b in bindings) / len(bindings)
+        except (apsw.Error, BudgetExceeded, SqlgymError):
+            if sql == q.sql:
+                raise  # the scenario's own workload failing is a bug, not agent input
+            self.failed.add(key)
+            cost = self.query_cost(db, q, which, None, budget)
         self.cache[key] = cost
         return cost
+
+    @staticmethod
+    def _key(db: Database, q: QuerySpec, which: str, sql: str) -> tuple:
+        return (q.id, sql, which, tuple(db.table_state(t) for t in sorted(q.tables)))
+
+    def rewrite_fails(self, db: Database, q: QuerySpec, sql: str) -> bool:
+        """Whether the rewrite ``sql`` of ``q`` fell back to the original's cost in the database's current state."""
+        return any(self._key(db, q, which, sql) in self.failed for which in ("visible", "hidden"))
 
     def workload_cost(self, db: Database, which: str, rewrites: Mapping[str, str] | None = None) -> float:
         rewrites = rewrites or {}

@@ -206,6 +206,9 @@ class SQLIndexEnv(gym.Env):
         truncated = not terminated and ep.steps >= ep.scenario.max_steps
         end = terminated or truncated
         after = self.rt.meter.measure(self.db, ep.rewrites, hidden=end)
+        for qid, sql in ep.rewrites.items():
+            if self.rt.meter.rewrite_fails(self.db, self._query_spec(qid), sql):
+                obs += f"\nNote: the rewrite of {qid} fails on the database as it is now; the original's cost counts for {qid}."
         tr = Transition(
             action_type=act.type if act else "invalid", valid=error is None, before=before, after=after,
             baseline=ep.baseline, reference=ep.reference, terminal=end, step=ep.steps, error=error,
@@ -434,11 +437,10 @@ class SQLIndexEnv(gym.Env):
         why = check_rewrite([self.db, self._second], q, new_sql, budget)
         if why:
             raise InvalidAction(f"rewrite rejected: {why}")
-        try:
-            meter.query_cost(self.db, q, "visible", new_sql)
-            meter.query_cost(self.db, q, "hidden", new_sql)
-        except (apsw.Error, BudgetExceeded) as e:
-            raise InvalidAction(f"rewrite rejected: {e}") from None
+        meter.query_cost(self.db, q, "visible", new_sql)
+        meter.query_cost(self.db, q, "hidden", new_sql)
+        if meter.rewrite_fails(self.db, q, new_sql):
+            raise InvalidAction("rewrite rejected: it fails when the workload is measured")
         self.ep.rewrites[q.id] = new_sql
         return f"Rewrite of {q.id} accepted (same results on every binding, on two databases). " + self._cost_line(before)
 

@@ -37,6 +37,9 @@ NO_CLARIFICATION = "No clarification is available: the question stands as asked.
 ACTIONS = TEXT2SQL_ACTIONS
 ACTION_HELP = TEXT2SQL_ACTIONS.help_line()
 
+# What agent input can make SQLite or sqlglot raise inside an action: an observation, never an exception.
+AGENT_ERRORS = (apsw.Error, BudgetExceeded, SqlgymError, RecursionError, ValueError, TypeError, OverflowError)
+
 _GOLD: dict[tuple[str, str], Result] = {}  # (dataset, question id) -> gold result; databases never change
 
 
@@ -102,7 +105,7 @@ class Text2SQLBase(gym.Env):
             obs = "Error: the episode is over; call reset()."
             return obs, 0.0, True, False, self._info(valid=False, error=obs, parts={})
         self.steps += 1
-        key = action if isinstance(action, str) else json.dumps(action, sort_keys=True, default=str)
+        key = _action_key(action)
         repeated = key in self._seen
         self._seen.add(key)
         first_clarify = False
@@ -116,6 +119,10 @@ class Text2SQLBase(gym.Env):
             error = None
         except InvalidAction as e:
             error = str(e)
+            obs = f"Error: {error}"
+        except AGENT_ERRORS as e:  # the one boundary: nothing the agent sends escapes step()
+            act, outcome = None, {}
+            error = f"the action failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".rstrip(": ")
             obs = f"Error: {error}"
         terminated = act is not None and error is None and act.type in ("answer", "abstain") or outcome.get("end", False)
         truncated = not terminated and self.steps >= self.max_steps
@@ -219,6 +226,19 @@ class Text2SQLBase(gym.Env):
 
     def _intro(self) -> str:
         raise NotImplementedError
+
+
+def _action_key(action: Any) -> str:
+    """A repeat-detection key for any action value (dicts may have keys of mixed types)."""
+    if isinstance(action, str):
+        return action
+    try:
+        return json.dumps(action, sort_keys=True, default=str)
+    except (TypeError, ValueError, RecursionError):
+        try:
+            return repr(action)
+        except RecursionError:
+            return f"<{type(action).__name__} nested too deeply>"
 
 
 def describe(db: ReadOnlyDatabase, t: str) -> str:
