@@ -54,6 +54,31 @@ def test_same_scenario_in_another_process():
     assert json.loads(out.stdout) == [fingerprint(generate(n)) for n in ns]
 
 
+@pytest.mark.parametrize("n", [-1, "3", 2.0, True])
+def test_a_bad_index_is_a_config_error(n):
+    with pytest.raises(sqlgym.ConfigError, match="generator index"):
+        generate(n)
+    with pytest.raises(sqlgym.ScenarioNotFound):
+        load_scenario("generator://index/-1")
+
+
+def test_the_package_exposes_the_stages():
+    """generator/ is split by stage; each module imports only the ones before it."""
+    import ast
+    import importlib
+
+    order = ["vocab", "schema", "templates", "workload"]
+    for i, name in enumerate(order):
+        mod = importlib.import_module(f"sqlgym.scenarios.generator.{name}")
+        imported = {node.module.rsplit(".", 1)[1] for node in ast.walk(ast.parse(open(mod.__file__).read()))
+                    if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("sqlgym.scenarios.generator.")}
+        assert imported <= set(order[:i]), (name, imported)
+    import sqlgym.scenarios.generator as g
+
+    assert g.generate is importlib.import_module("sqlgym.scenarios.generator.workload").generate
+    assert set(g.TEMPLATES) == set(g.FAMILIES) and set(g.ANCHORS) <= set(g.FAMILIES)
+
+
 # -- shape and metadata ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("n", range(0, 400, 7))
 def test_metadata_and_limits(n):

@@ -82,3 +82,60 @@ def test_seed_recipe_parts_are_logged():
     assert set(parts) == {"action", "delta", "milestones", "wrong_index"}
     assert total == pytest.approx(sum(parts.values()))
     assert performance(500, 1000) == 50.0
+
+
+# -- rewards pickle (vector envs, worker processes, checkpoints) ------------------------------------------
+SAMPLES = [
+    tr(m(1000), m(400), best_performance=0.0),
+    tr(m(500), m(200, 250), terminal=True, unused_new_indexes=("a",)),
+    tr(m(400), m(800), valid=False),
+]
+
+
+def _all_rewards():
+    from sqlgym.rewards.compose import Composite
+    from sqlgym.rewards.index import REWARDS
+
+    out = [(name, factory()) for name, factory in REWARDS.items()]
+    out.append(("milestones", milestones((10.0, 90.0), (1.0, 2.0))))
+    out.append(("composite", Composite([("shaping", 0.5, shaping), ("delta", 2.0, delta),
+                                        ("milestones", 1.0, milestones()), ("wrong", 0.1, wrong_index)])))
+    return out
+
+
+@pytest.mark.parametrize("name,reward", _all_rewards(), ids=[n for n, _ in _all_rewards()])
+def test_rewards_pickle_and_give_the_same_values(name, reward):
+    import pickle
+
+    again = pickle.loads(pickle.dumps(reward))
+    assert type(again) is type(reward) and repr(again) == repr(reward)
+    for t in SAMPLES:
+        assert again(t) == reward(t), (name, t)
+    if hasattr(reward, "parts"):
+        assert all(getattr(fn, "__name__", None) for _, _, fn in reward.parts)
+
+
+def test_the_milestones_part_is_named():
+    assert milestones().__name__ == "milestones"
+    assert dict((n, fn) for n, _, fn in seed_recipe_reward().parts)["milestones"].__name__ == "milestones"
+
+
+BAD_COMPOSITES = [
+    ("repeated name", [("a", 1.0, delta), ("a", 2.0, shaping)], "unique; repeated: \\['a'\\]"),
+    ("weight not a number", [("a", "1", delta)], "finite number"),
+    ("weight not finite", [("a", float("nan"), delta)], "finite number"),
+    ("fn not callable", [("a", 1.0, 3)], "callable"),
+    ("not a triple", [("a", 1.0)], "expected \\(name, weight, fn\\)"),
+    ("empty name", [("", 1.0, delta)], "non-empty string"),
+]
+
+
+@pytest.mark.parametrize("why,parts,message", BAD_COMPOSITES, ids=[b[0] for b in BAD_COMPOSITES])
+def test_bad_composites_are_config_errors(why, parts, message):
+    from sqlgym.errors import ConfigError
+    from sqlgym.rewards.compose import Composite
+
+    with pytest.raises(ConfigError, match=message):
+        Composite(parts)
+    with pytest.raises(ConfigError):
+        milestones((25.0, 50.0), (0.1,))

@@ -8,6 +8,8 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from sqlgym.errors import SQLParseError
+
 DML = (exp.Insert, exp.Update, exp.Delete)
 
 
@@ -21,14 +23,24 @@ class SqlFacts:
 
 
 def parse(sql: str) -> SqlFacts:
-    """Parse exactly one SQLite statement; raises ``ValueError`` with sqlglot's message otherwise."""
+    """Parse exactly one SQLite statement; raises ``SQLParseError`` (a ``ValueError``) otherwise.
+
+    The message is sqlglot's first line; text nested too deeply for sqlglot's recursive parser
+    (hundreds of parentheses or function calls) is refused the same way.
+    """
+    if not isinstance(sql, str):
+        raise SQLParseError(f"SQL must be a string, not {type(sql).__name__}")
     try:
         trees = [t for t in sqlglot.parse(sql, read="sqlite") if t is not None]
     except SqlglotError as e:
-        raise ValueError(str(e).splitlines()[0]) from None
+        raise SQLParseError(str(e).splitlines()[0] if str(e) else type(e).__name__) from None
+    except RecursionError:
+        raise SQLParseError("SQL is nested too deeply to parse") from None
     if len(trees) != 1:
-        raise ValueError(f"expected exactly one SQL statement, got {len(trees)}")
+        raise SQLParseError(f"expected exactly one SQL statement, got {len(trees)}")
     tree = trees[0]
+    if not isinstance(tree, exp.Expression):  # what sqlglot.parse gives for a statement
+        raise SQLParseError(f"not a SQL statement: {sql[:80]!r}")
     ctes = {c.alias_or_name.lower() for c in tree.find_all(exp.CTE)}
     tables = frozenset(t.name.lower() for t in tree.find_all(exp.Table) if t.name and t.name.lower() not in ctes)
     params = frozenset(p.this for p in tree.find_all(exp.Placeholder) if isinstance(p.this, str))

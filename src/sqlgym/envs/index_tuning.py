@@ -19,6 +19,7 @@ from sqlgym.db.plans import index_users, partial_where
 from sqlgym.db.runtime import Runtime, runtime_for
 from sqlgym.db.sandbox import BudgetExceeded
 from sqlgym.db.sqlite import Database
+from sqlgym.db.validate import check_scenario_sql
 from sqlgym.envs.actions import INDEX_ACTIONS, Action, InvalidAction
 from sqlgym.envs.text import CHARSET, MAX_ACTION, MAX_OBS, clean, num, size
 from sqlgym.envs.text import table as text_table
@@ -39,7 +40,10 @@ def _n(k: int, one: str, many: str) -> str:
 
 
 def _resolve(scenario: str | Scenario) -> Scenario:
-    return scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    """The validated spec; SQLite prepares its statements too (an unknown column fails here, not at reset)."""
+    spec = scenario if isinstance(scenario, Scenario) else load_scenario(scenario)
+    check_scenario_sql(spec)
+    return spec
 
 
 @dataclass

@@ -10,7 +10,9 @@ here too, built on the same measurements, for reproducing that recipe.
 from __future__ import annotations
 
 import math
+from numbers import Real
 
+from sqlgym.errors import ConfigError, SqlgymError
 from sqlgym.rewards.compose import Composite
 from sqlgym.types import Measurement, Transition
 
@@ -44,8 +46,14 @@ def hidden_gap_terminal(t: Transition) -> float:
     """clip(gap closed on the hidden bindings, -1, 1.5), paid once at the end."""
     if not t.terminal:
         return 0.0
-    g = gap_closed(t.after.hidden_cost, t.baseline.hidden_cost, t.reference.hidden_cost)
+    g = gap_closed(_hidden(t.after), _hidden(t.baseline), _hidden(t.reference))
     return min(max(g, -1.0), 1.5)
+
+
+def _hidden(m: Measurement) -> float:
+    if m.hidden_cost is None:  # the environments measure the hidden bindings before the last step
+        raise SqlgymError("a terminal transition needs hidden_cost on after, baseline and reference")
+    return m.hidden_cost
 
 
 def step_cost(t: Transition) -> float:
@@ -85,15 +93,34 @@ def delta(t: Transition) -> float:
     return (performance(t.after.cost, b) - performance(t.before.cost, b)) / 100.0
 
 
-def milestones(thresholds=(25.0, 50.0, 75.0), bonuses=(0.15, 0.25, 0.40)):
-    """Bonus the first time measured performance crosses each threshold in an episode."""
+class Milestones:
+    """Bonus the first time measured performance crosses each threshold in an episode.
 
-    def milestone(t: Transition) -> float:
+    A module-level class rather than a closure, so a reward built from it pickles (vector envs,
+    multiprocessing workers, checkpoints).
+    """
+
+    __name__ = "milestones"
+
+    def __init__(self, thresholds=(25.0, 50.0, 75.0), bonuses=(0.15, 0.25, 0.40)):
+        self.thresholds, self.bonuses = tuple(thresholds), tuple(bonuses)
+        if len(self.thresholds) != len(self.bonuses):
+            raise ConfigError(f"milestones: {len(self.thresholds)} thresholds but {len(self.bonuses)} bonuses; "
+                              "give one bonus per threshold")
+        if not all(isinstance(x, Real) for x in self.thresholds + self.bonuses):
+            raise ConfigError("milestones: thresholds and bonuses must be numbers")
+
+    def __call__(self, t: Transition) -> float:
         now = performance(t.after.cost, t.baseline.cost)
-        return sum(b for th, b in zip(thresholds, bonuses) if t.best_performance < th <= now)
+        return sum(b for th, b in zip(self.thresholds, self.bonuses) if t.best_performance < th <= now)
 
-    milestone.__name__ = "milestones"
-    return milestone
+    def __repr__(self) -> str:
+        return f"Milestones({self.thresholds}, {self.bonuses})"
+
+
+def milestones(thresholds=(25.0, 50.0, 75.0), bonuses=(0.15, 0.25, 0.40)) -> Milestones:
+    """Bonus the first time measured performance crosses each threshold in an episode."""
+    return Milestones(thresholds, bonuses)
 
 
 def wrong_index(t: Transition) -> float:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from functools import lru_cache
 from importlib import resources
+from numbers import Integral
 
 import yaml
 
-from sqlgym.errors import ConfigError, ScenarioNotFound
+from sqlgym.errors import ConfigError, ScenarioError, ScenarioNotFound
 from sqlgym.scenarios.spec import Scenario, fingerprint, scenario_from_dict
 
 GENERATOR_PREFIX = "generator://index/"
@@ -19,7 +20,12 @@ def _curated() -> dict[str, Scenario]:
     out = {}
     for f in sorted(resources.files("sqlgym.scenarios.curated").iterdir(), key=lambda p: p.name):
         if f.name.endswith(".yaml"):
-            s = scenario_from_dict(yaml.safe_load(f.read_text()))
+            try:
+                s = scenario_from_dict(yaml.safe_load(f.read_text()))
+            except yaml.YAMLError as e:
+                raise ScenarioError(f"curated/{f.name}: not valid YAML: {e}") from None
+            except ScenarioError as e:
+                raise ScenarioError(f"curated/{f.name}: {e}") from None
             out[s.id] = s
     return out
 
@@ -34,6 +40,8 @@ def load_scenario(scenario_id: str) -> Scenario:
     >>> load_scenario("easy/point_lookup").difficulty
     'easy'
     """
+    if not isinstance(scenario_id, str):
+        raise ConfigError(f"a scenario id is a string such as 'easy/point_lookup', not {scenario_id!r}")
     if scenario_id.startswith(GENERATOR_PREFIX):
         tail = scenario_id[len(GENERATOR_PREFIX):]
         if not tail.isdigit():
@@ -55,16 +63,19 @@ def list_scenarios(split: str | None = None, n: int | None = None) -> list[str]:
     """
     if split in (None, "curated"):
         return curated_ids()
-    if split not in DEFAULT_COUNTS:
+    if not isinstance(split, str) or split not in DEFAULT_COUNTS:
         from sqlgym.errors import unknown_name
 
         raise unknown_name("split", str(split), ["curated", *DEFAULT_COUNTS])
     from sqlgym.scenarios.splits import split_of
 
+    if n is not None and (isinstance(n, bool) or not isinstance(n, Integral)):
+        raise ConfigError(f"n must be a whole number >= 0, not {n!r}")
     count = DEFAULT_COUNTS[split] if n is None else int(n)
     if count < 0:
-        raise ConfigError("n must be >= 0")
-    out, i = [], 0
+        raise ConfigError(f"n must be >= 0, got {count}")
+    out: list[str] = []
+    i = 0
     while len(out) < count:
         if split_of(i) == split:
             out.append(f"{GENERATOR_PREFIX}{i}")

@@ -11,17 +11,16 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import apsw
-
 from sqlgym.errors import ScenarioError, SQLParseError
 from sqlgym.scenarios.datagen import (
     INT64,
     check_gen,
     is_int,
     is_number,
+    is_scalar,
     parse_date,
     unique_values,
-    value_kind,
+    value_range,
 )
 from sqlgym.sqltext import parse, quote
 from sqlgym.types import IndexSpec
@@ -140,6 +139,8 @@ def _require(cond: bool, where: str, msg: str) -> None:
 
 def _type_name(types: type | tuple) -> str:
     types = types if isinstance(types, tuple) else (types,)
+    if int in types and float in types:
+        types = tuple(t for t in types if t is not int)  # "a number" says both
     return " or ".join(_TYPE_NAMES.get(t, "a mapping" if t is Mapping else t.__name__) for t in types)
 
 
@@ -232,7 +233,7 @@ def _pair(value: Any, where: str, ok, what: str) -> tuple:
 
 
 def _param(name: str, d: Any, where: str, tables: dict[str, TableSpec], earlier: dict[str, tuple]) -> tuple:
-    """Check one parameter spec; returns and ``earlier`` holds (what it draws, its date range if known)."""
+    """Check one parameter spec; returns (and ``earlier`` holds) what it draws and its range if known."""
     _require(isinstance(name, str) and bool(name), where, f"parameter names are strings, got {name!r}")
     _require(isinstance(d, Mapping), where, f"expected a mapping with one of {PARAM_KINDS}, got {d!r}")
     kinds = [k for k in PARAM_KINDS if k in d]
@@ -254,8 +255,8 @@ def _param(name: str, d: Any, where: str, tables: dict[str, TableSpec], earlier:
     elif kind == "values":
         _require(isinstance(value, (list, tuple)) and len(value) > 0, at, f"expected a non-empty list, got {value!r}")
         for i, v in enumerate(value):
-            _require(not isinstance(v, bool) and (isinstance(v, str) or is_number(v)), f"{at}[{i}]",
-                     f"expected a string or a finite number, got {v!r} (quote dates and yes/no/on/off in YAML)")
+            _require(is_scalar(v), f"{at}[{i}]", f"expected a string or a finite number (integers within 64 bits), "
+                     f"got {v!r} (quote dates and yes/no/on/off in YAML)")
     elif kind == "date":
         _require(isinstance(value, (list, tuple)) and len(value) == 2, at,
                  f"expected [first, last], two ISO dates, got {value!r}")
@@ -271,35 +272,30 @@ def _param(name: str, d: Any, where: str, tables: dict[str, TableSpec], earlier:
         base, span = earlier[ref]
         _require(base in ("number", "date"), at,
                  f"'plus' needs a numeric or date parameter; {ref!r} draws {base} values")
-        if base == "date" and span is not None:
+        if span is None:
+            return base, None
+        if base == "date":
             try:
-                first, last = (day + dt.timedelta(days=int(amount)) for day in span)
+                return base, tuple(day + dt.timedelta(days=int(amount)) for day in span)
             except OverflowError:
                 raise ScenarioError(f"{at}: {ref!r} plus {amount} days leaves the calendar") from None
-            span = (first, last)
+        span = (span[0] + amount, span[1] + amount)
+        _require(not (is_int(amount) and all(is_int(v) for v in span)) or INT64[0] <= span[0] and span[1] <= INT64[1],
+                 at, f"{ref!r} plus {amount} leaves SQLite's 64-bit integers")
         return base, span
-    return _param_values(kind, value, tables)
-
-
-def _param_values(kind: str, value: Any, tables: dict[str, TableSpec]) -> tuple:
-    """(what the parameter draws: number/date/text, its date range if known), for 'plus' checks."""
-    if kind in ("int", "real"):
+    if kind == "column":
+        t, _, c = value.partition(".")
+        col = next(x for x in tables[t].columns if x.name == c)
+        if float(col.gen.get("null_fraction", 0)) > 0.5:
+            return "mostly NULL", None  # 'plus' on a draw that found only NULLs would fail
+        return value_range(col.gen, tables[t].rows, {n: x.rows for n, x in tables.items()})
+    if kind == "int":
+        return "number", (lo, hi)
+    if kind == "real":
         return "number", None
     if kind == "date":
-        return "date", tuple(parse_date(v, "") for v in value)
-    if kind == "values":
-        kinds = {value_kind({"kind": "choice", "values": [v]}) for v in value}
-        base = kinds.pop() if len(kinds) == 1 else "text"
-        return base, (min(map(dt.date.fromisoformat, value)), max(map(dt.date.fromisoformat, value))) if base == "date" else None
-    t, _, c = value.partition(".")
-    col = next(x for x in tables[t].columns if x.name == c)
-    base = value_kind(col.gen)
-    if float(col.gen.get("null_fraction", 0)) > 0.5:
-        base = "mostly NULL"  # a 'plus' on a draw of 100 NULLs in a row would fail
-    if base == "date" and col.gen["kind"] == "date":
-        first = parse_date(col.gen.get("start", "2020-01-01"), "")
-        return base, (first, first + dt.timedelta(days=int(col.gen.get("days", 1460)) - 1))
-    return base, None
+        return "date", (lo, hi)
+    return value_range({"kind": "choice", "values": value}, 0, {})
 
 
 def _query(d: Any, where: str, tables: dict[str, TableSpec]) -> QuerySpec:
@@ -380,69 +376,6 @@ def _constraints(d: Mapping, where: str) -> Constraints:
     return Constraints(**cd)
 
 
-def _check_in_sqlite(schema: list[TableSpec], indexes: list[IndexSpec],
-                     workload: tuple[QuerySpec, ...], index_where: list[str], query_where: list[str]) -> None:
-    """Create the (empty) schema and indexes and prepare every statement in SQLite itself.
-
-    sqlglot is more lenient than SQLite; this is what catches an unknown column, a partial-index
-    WHERE that SQLite refuses, or a statement the environment's sandbox would deny.
-    """
-    conn = apsw.Connection(":memory:")
-    conn.limit(apsw.SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_LENGTH)
-    conn.limit(apsw.SQLITE_LIMIT_EXPR_DEPTH, MAX_EXPR_DEPTH)
-    try:
-        for t in schema:
-            conn.execute(create_table_sql(t))
-        for ix, xw in zip(indexes, index_where):
-            _run_one(conn, create_index_sql(ix), {}, f"{xw}", "the index")
-        for q, qw in zip(workload, query_where):
-            conn.authorizer = _Authorizer(_READ_OPS if q.kind == "select" else _WRITE_OPS)
-            _run_one(conn, "EXPLAIN " + q.sql, {p: None for p in q.params}, f"{qw}.sql", f"statement {q.id!r}")
-            conn.authorizer = None
-    finally:
-        conn.close()
-
-
-def _run_one(conn: apsw.Connection, sql: str, bindings: dict, where: str, what: str) -> None:
-    seen: list[str] = []
-
-    def one_statement(cursor, statement, _bindings):
-        seen.append(statement)
-        return len(seen) == 1
-
-    cur = conn.cursor()
-    cur.exec_trace = one_statement
-    try:
-        cur.execute(sql, bindings).fetchall()
-    except apsw.ExecTraceAbort:
-        raise ScenarioError(f"{where}: {what} must be exactly one SQL statement") from None
-    except KeyError as e:
-        raise ScenarioError(f"{where}: {what} uses parameter {e.args[0]!r}, which has no generator") from None
-    except (apsw.Error, apsw.BindingsError) as e:
-        raise ScenarioError(f"{where}: SQLite refuses {what}: {e}") from None
-
-
-# What a workload statement may do: the environment's sandbox runs SELECTs read-only and DML on user
-# tables (in a savepoint it rolls back), and denies anything else at measurement time.
-_READ_OPS = frozenset({apsw.SQLITE_SELECT, apsw.SQLITE_READ, apsw.SQLITE_RECURSIVE, apsw.SQLITE_FUNCTION})
-_WRITE_OPS = _READ_OPS | {apsw.SQLITE_INSERT, apsw.SQLITE_UPDATE, apsw.SQLITE_DELETE}
-_DENIED_FUNCTIONS = frozenset({"load_extension", "fts3_tokenizer"})
-
-
-class _Authorizer:
-    def __init__(self, allowed: frozenset[int]):
-        self.allowed = allowed
-
-    def __call__(self, op, p1, p2, dbname, trigger) -> int:
-        if op == apsw.SQLITE_FUNCTION:
-            return apsw.SQLITE_DENY if (p2 or "").lower() in _DENIED_FUNCTIONS else apsw.SQLITE_OK
-        if op in (apsw.SQLITE_INSERT, apsw.SQLITE_UPDATE, apsw.SQLITE_DELETE) and (p1 or "").lower().startswith("sqlite_"):
-            return apsw.SQLITE_DENY
-        return apsw.SQLITE_OK if op in self.allowed else apsw.SQLITE_DENY
-MAX_SQL_LENGTH = 100_000  # the sandbox's limits on every connection the workload runs on
-MAX_EXPR_DEPTH = 200
-
-
 def create_table_sql(t: TableSpec) -> str:
     """CREATE TABLE for a validated table, every identifier quoted."""
     cols = []
@@ -466,7 +399,11 @@ def create_index_sql(spec: IndexSpec) -> str:
 
 
 def scenario_from_dict(d: Mapping[str, Any], *, default_split: str = "curated") -> Scenario:
-    """Build and validate a Scenario; raises ScenarioError naming the field at fault and what is allowed."""
+    """Build and validate a Scenario; raises ScenarioError naming the field at fault and what is allowed.
+
+    SQLite itself then prepares every statement when an env is made (``sqlgym.db.validate``): that is
+    what catches an unknown column, which sqlglot's parse cannot.
+    """
     _require(isinstance(d, Mapping), "scenario", "must be a mapping")
     sid = _get(d, "id", "scenario", types=str)
     _require(bool(sid.strip()), "scenario.id", "must not be empty")
@@ -492,7 +429,7 @@ def scenario_from_dict(d: Mapping[str, Any], *, default_split: str = "curated") 
 
     index_where = [f"{where}.indexes[{i}]" for i in range(len(_list(d, "indexes", where, [])))]
     indexes = [_index(xd, xw, tables) for xd, xw in zip(d.get("indexes", []), index_where)]
-    names = [ix.name.lower() for ix in indexes]
+    names = [str(ix.name).lower() for ix in indexes]
     clash = sorted({n for n in names if names.count(n) > 1} | (set(names) & set(tables)))
     _require(not clash, f"{where}.indexes", f"index names must be unique and differ from table names: {clash}")
 
@@ -505,7 +442,6 @@ def scenario_from_dict(d: Mapping[str, Any], *, default_split: str = "curated") 
     seed = _get(d, "seed", where, 0, int)
     _require(seed >= 0, f"{where}.seed", f"must be an integer >= 0, got {seed!r}")
 
-    _check_in_sqlite(schema, indexes, workload, index_where, query_where)
     return Scenario(
         id=sid, difficulty=difficulty, split=split,
         description=text["description"].strip(), lesson=text["lesson"].strip(),
