@@ -87,6 +87,8 @@ def register(t: Task) -> Task:
 
 register(Task("SQLIndex-v0", "sqlgym.envs.index_tuning:SQLIndexEnv", adapter="sqlgym.integrations.trl_index:ADAPTER",
               **_INDEX))  # type: ignore[arg-type]
+register(Task("SQLIndexDiscrete-v0", "sqlgym.envs.index_discrete:SQLIndexDiscreteEnv",
+              **{**_INDEX, "baselines": "sqlgym.policies.discrete:DISCRETE_BASELINES"}))  # type: ignore[arg-type]
 register(Task("Text2SQL-v0", "sqlgym.envs.text2sql:Text2SQLEnv", adapter="sqlgym.integrations.trl_text2sql:ADAPTER",
               **_TEXT))  # type: ignore[arg-type]
 register(Task("Text2SQLDirect-v0", "sqlgym.envs.text2sql_direct:Text2SQLDirectEnv", **_TEXT))  # type: ignore[arg-type]

@@ -136,6 +136,22 @@ def candidates(scenario: Scenario) -> list[IndexSpec]:
     return list(seen.values())
 
 
+def ranked_candidates(scenario: Scenario, k: int) -> list[IndexSpec]:
+    """At most ``k`` of :func:`candidates`, a deterministic order: narrow first, then by the weight of the
+    statements whose predicates use the leading column, then by name (what a fixed action list needs)."""
+    total = sum(q.weight for q in scenario.workload) or 1.0
+    lead: dict[tuple[str, str], float] = {}
+    for q in scenario.workload:
+        if q.kind != "select":
+            continue
+        for table, r in statement_roles(q.sql, scenario.tables).items():
+            for c in set(r.eq + r.range + r.sort + r.group):
+                lead[(table, c)] = lead.get((table, c), 0.0) + q.weight / total
+    pool = candidates(scenario)
+    pool.sort(key=lambda c: (-lead.get((c.table, c.columns[0]), 0.0), len(c.columns), c.table, c.columns))
+    return pool[:k]
+
+
 _SAFE = re.compile(r"[^a-z0-9_]+")
 
 

@@ -10,9 +10,10 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
-from sqlgym.db.sqlite import Database
+from sqlgym.db.sqlite import Database, index_sql
 from sqlgym.scenarios.spec import Scenario
 from sqlgym.sqltext import quote
+from sqlgym.types import IndexSpec
 
 PLAN_INDEX = re.compile(r"USING (?:COVERING )?INDEX (\S+)")
 WHERE_NODES = (exp.Column, exp.Identifier, exp.Literal, exp.Boolean, exp.Null, exp.EQ, exp.NEQ, exp.GT, exp.GTE,
@@ -39,6 +40,19 @@ def column_stats(db: Database, table: str, columns: tuple[str, ...]) -> list[tup
            + f" FROM {quote(table)}")
     (row,) = db.query(sql, budget=None, mode="admin")[1]
     return [(c, int(row[2 * i]), int(row[2 * i + 1] or 0)) for i, c in enumerate(columns)]
+
+
+def index_bytes(db: Database, spec: IndexSpec) -> int:
+    """The bytes an index on ``spec`` takes, by building it on ``db`` and dropping it again (no ANALYZE:
+    the size is a property of the data, not a what-if cost). Use a scratch copy of the database."""
+    name = "sqlgym_size_probe"
+    db.sandbox.run("admin", None, db.conn.execute, index_sql(spec, name))
+    try:
+        (size,) = db.sandbox.run("admin", None, lambda: db.conn.execute(
+            "SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE name = ?", (name,)).fetchone())
+    finally:
+        db.sandbox.run("admin", None, db.conn.execute, f"DROP INDEX {quote(name)}")
+    return int(size)
 
 
 def partial_where(where: str, columns: tuple[str, ...]) -> tuple[str | None, str | None]:

@@ -6,12 +6,12 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 
 from sqlgym.db.cost import WorkloadMeter
-from sqlgym.db.plans import column_stats
+from sqlgym.db.plans import column_stats, index_bytes
 from sqlgym.db.reference import Reference, reference
 from sqlgym.db.sqlite import Database, Snapshot, build_snapshot
 from sqlgym.scenarios.spec import fingerprint
 from sqlgym.scenarios.spec import Scenario
-from sqlgym.types import Measurement
+from sqlgym.types import IndexSpec, Measurement
 
 MAX_SCENARIOS = 48  # snapshots are a few MB each
 
@@ -25,6 +25,8 @@ class Runtime:
     _baseline: Measurement | None = None
     _second: Snapshot | None = field(default=None, repr=False)
     _column_stats: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict, repr=False)
+    _sizes: dict[tuple, int] = field(default_factory=dict, repr=False)
+    _probe: Database | None = field(default=None, repr=False)
 
     @property
     def reference(self) -> Reference:
@@ -45,6 +47,15 @@ class Runtime:
             self._second = build_snapshot(self.scenario, instance=1)
         return self._second
 
+
+    def index_bytes(self, spec: IndexSpec) -> int:
+        """Bytes an index on ``spec`` takes on this scenario's data (built once on a scratch copy, cached)."""
+        key = spec.key()
+        if key not in self._sizes:
+            if self._probe is None:
+                self._probe = Database(self.snapshot, self.scenario)
+            self._sizes[key] = index_bytes(self._probe, spec)
+        return self._sizes[key]
 
     def column_stats(self, db: Database, table: str) -> list[tuple[str, int, int]]:
         """(column, distinct, NULLs) per column of ``table`` as built (the data never changes)."""
