@@ -1,0 +1,142 @@
+"""``python -m sqlgym.train ppo``: sb3-contrib's MaskablePPO on SQLIndexDiscrete-v0.
+
+Vectorised envs draw scenarios from the train split; every ``eval_every`` environment steps the policy
+plays a fixed list of validation scenarios (deterministic actions, the eval harness's seeds) and the
+best model by validation gap closed is kept as ``best_model.zip``. At the end the best model and the
+baselines are scored on the test split through the eval harness, and ``metrics.json`` and
+``learning_curve.png`` are written to the output directory.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from typing import Any
+
+from sqlgym.errors import ConfigError
+
+ENV_ID = "SQLIndexDiscrete-v0"
+
+
+def _validation_gap(model, ids: list[str], seed: int) -> tuple[float, float]:
+    """(mean gap closed, mean hidden gap closed) of the model's deterministic play on ``ids``."""
+    import gymnasium as gym
+    import numpy as np
+
+    gaps, hidden = [], []
+    env = gym.make(ENV_ID, scenario=ids[0])
+    for i, sid in enumerate(ids):
+        obs, info = env.reset(seed=seed + i, options={"scenario": sid})
+        while True:
+            a, _ = model.predict(obs, action_masks=np.asarray(info["action_mask"]), deterministic=True)
+            obs, _, term, trunc, info = env.step(int(a))
+            if term or trunc:
+                break
+        gaps.append(info["gap_closed"])
+        hidden.append(info["hidden_gap_closed"])
+    env.close()
+    return float(np.mean(gaps)), float(np.mean(hidden))
+
+
+def _callback(cfg, val_ids: list[str], out: str, curve: list[dict[str, Any]], t0: float):
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class ValidationCallback(BaseCallback):
+        """Scores the policy on the validation scenarios every ``eval_every`` env steps; keeps the best."""
+
+        def __init__(self):
+            super().__init__()
+            self.best = -math.inf
+            self.next_eval = 0
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps >= self.next_eval:
+                self.next_eval = self.num_timesteps + cfg.eval_every
+                self.evaluate()
+            return time.perf_counter() - t0 < cfg.time_limit_s
+
+        def _on_training_end(self) -> None:
+            self.evaluate()
+
+        def evaluate(self) -> None:
+            gap, hidden = _validation_gap(self.model, val_ids, cfg.seed)
+            curve.append({"timesteps": int(self.num_timesteps), "validation_gap_closed": gap,
+                          "validation_hidden_gap_closed": hidden, "seconds": round(time.perf_counter() - t0, 1)})
+            print(f"  {self.num_timesteps:>7} steps  validation gap closed {gap:.3f} (hidden {hidden:.3f})  "
+                  f"{time.perf_counter() - t0:.0f} s", flush=True)
+            if gap > self.best:
+                self.best = gap
+                self.model.save(os.path.join(out, "best_model.zip"))
+
+    return ValidationCallback()
+
+
+def plot_curve(curve: list[dict[str, Any]], path: str, baselines: dict[str, float] | None = None) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot([c["timesteps"] for c in curve], [c["validation_gap_closed"] for c in curve], marker="o", label="MaskablePPO")
+    for name, value in (baselines or {}).items():
+        ax.axhline(value, linestyle="--", linewidth=1, color="grey")
+        ax.annotate(name, (0, value), fontsize=8, va="bottom")
+    ax.set_xlabel("environment steps")
+    ax.set_ylabel("validation gap closed")
+    ax.set_title("SQLIndexDiscrete-v0: MaskablePPO")
+    ax.grid(alpha=0.3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def train_ppo(cfg) -> dict[str, Any]:
+    """Train, keep the best checkpoint, score it on the test split with the baselines; returns metrics."""
+    try:
+        import torch
+        from sb3_contrib import MaskablePPO
+    except ImportError:
+        raise ConfigError("python -m sqlgym.train ppo needs the rl extra: pip install 'sqlgym-rl[rl]'") from None
+    import sqlgym
+    from sqlgym.eval import harness
+    from sqlgym.integrations.sb3 import make_vec_env
+
+    out = cfg.output_dir or "runs/ppo"
+    os.makedirs(out, exist_ok=True)
+    torch.set_num_threads(1)  # small MLPs: threads cost more than they give, and envs want the cores
+    train_ids = sqlgym.list_scenarios(ENV_ID, cfg.split, cfg.scenarios)
+    val_ids = sqlgym.list_scenarios(ENV_ID, cfg.eval_split, cfg.eval_episodes)
+    venv = make_vec_env(split=cfg.split, n=cfg.scenarios, num_envs=cfg.num_envs, subprocess=cfg.num_envs > 1,
+                        seed=cfg.seed)
+    model = MaskablePPO("MlpPolicy", venv, learning_rate=cfg.learning_rate, n_steps=cfg.n_steps,
+                        batch_size=cfg.batch_size, n_epochs=cfg.n_epochs, gamma=cfg.gamma, ent_coef=cfg.ent_coef,
+                        policy_kwargs={"net_arch": [cfg.hidden, cfg.hidden]}, seed=cfg.seed, device="cpu", verbose=0)
+    curve: list[dict[str, Any]] = []
+    t0 = time.perf_counter()
+    print(f"MaskablePPO on {ENV_ID}: {len(train_ids)} train scenarios, {cfg.num_envs} envs, "
+          f"{cfg.total_timesteps:,} steps at most, validation on {len(val_ids)} {cfg.eval_split} scenarios", flush=True)
+    model.learn(total_timesteps=cfg.total_timesteps, callback=_callback(cfg, val_ids, out, curve, t0))
+    train_seconds = time.perf_counter() - t0
+    venv.close()
+    model.save(os.path.join(out, "last_model.zip"))
+
+    results = {}
+    best = os.path.join(out, "best_model.zip")
+    for policy in ["ppo:" + best, *cfg.baselines]:
+        res = harness.run(policy, cfg.test_split, cfg.test_episodes, env_id=ENV_ID, seed=0)
+        results["ppo" if policy.startswith("ppo:") else policy] = res
+        with open(os.path.join(out, f"test-{'ppo' if policy.startswith('ppo:') else policy}.json"), "w") as f:
+            json.dump(res, f)
+    summary = {k: {m: r["summary"][m] for m in ("mean_performance", "mean_gap_closed", "mean_hidden_gap_closed",
+                                                 "regression_rate")} for k, r in results.items()}
+    metrics = {"config": {k: getattr(cfg, k) for k in vars(cfg)} if hasattr(cfg, "__dict__") else {},
+               "train_seconds": round(train_seconds, 1), "timesteps": int(model.num_timesteps),
+               "curve": curve, "test": summary}
+    with open(os.path.join(out, "metrics.json"), "w") as f:
+        json.dump(metrics, f, indent=1, default=str)
+    val_baselines = {}
+    plot_curve(curve, os.path.join(out, "learning_curve.png"), val_baselines)
+    return metrics
