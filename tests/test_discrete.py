@@ -101,3 +101,29 @@ def test_sb3_subproc_vec_env():
     assert obs.shape[0] == 2 and masks.shape == (2, venv.action_space.n)
     venv.step(np.array([int(np.flatnonzero(m)[0]) for m in masks]))
     venv.close()
+
+
+def test_ppo_trains_a_few_steps_and_the_harness_scores_it(tmp_path):
+    pytest.importorskip("sb3_contrib")
+    from sqlgym.eval import harness
+    from sqlgym.train.__main__ import main
+
+    out = tmp_path / "ppo"
+    rc = main(["ppo", "--scenarios", "4", "--total-timesteps", "128", "--n-steps", "64", "--batch-size", "32",
+               "--n-epochs", "1", "--num-envs", "1", "--eval-every", "64", "--eval-episodes", "2",
+               "--test-episodes", "2", "--baselines", "noop", "--output-dir", str(out)])
+    assert rc == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert len(metrics["curve"]) >= 2 and set(metrics["test"]) == {"ppo", "noop"}
+    assert (out / "best_model.zip").is_file() and (out / "learning_curve.png").is_file()
+    res = harness.run(f"ppo:{out}", "test", 2, env_id="SQLIndexDiscrete-v0")
+    assert res["summary"]["mean_gap_closed"] == metrics["test"]["ppo"]["mean_gap_closed"]
+    assert harness.validate(res) == []
+
+
+def test_ppo_settings_are_checked_first():
+    from sqlgym.train.__main__ import main
+
+    assert main(["ppo", "--eval-split", "nope"]) == 2
+    assert main(["ppo", "--n-steps", "1"]) == 2
+    assert main(["ppo", "--baselines", "noop,heuristik"]) == 2

@@ -1,10 +1,12 @@
-"""``python -m sqlgym.train {grpo,sft}``: train a language model on an sqlgym environment with TRL.
+"""``python -m sqlgym.train {grpo,sft,ppo}``: train a language model on an sqlgym environment with TRL, or
+a MaskablePPO policy on SQLIndexDiscrete-v0 (``ppo``).
 
     python -m sqlgym.train grpo                                   # CPU: embedded SmolLM2 + LoRA, a few minutes
     python -m sqlgym.train sft --output-dir runs/sft              # warm-up on the greedy advisor's plans
     python -m sqlgym.train grpo --model runs/sft --max-steps 40   # GRPO from the SFT adapter
     python -m sqlgym.train grpo --mode tools --chat-template qwen2_5
     python -m sqlgym.train grpo --config run.yaml --learning-rate 5e-5   # flags override the file
+    python -m sqlgym.train ppo --output-dir runs/ppo               # MaskablePPO on SQLIndexDiscrete-v0
 
 Every run scores the model on held-out scenarios before and after (``--eval-episodes``, 0 to skip),
 prints the table, and leaves the adapter, ``log_history.json``, ``metrics.json`` and a PNG of the
@@ -31,7 +33,7 @@ def parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="python -m sqlgym.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    sub = p.add_subparsers(dest="command", required=True, metavar="{grpo,sft}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="{grpo,sft,ppo}")
     for name, text in (("grpo", "GRPO with TRL (plan or tools mode)"), ("sft", "SFT on the env's expert trajectories")):
         s = sub.add_parser(name, help=text, description=text)
         s.add_argument("--config", metavar="FILE.yaml", help="settings as YAML (keys as the flags, - or _); flags win")
@@ -40,7 +42,24 @@ def parser() -> argparse.ArgumentParser:
             s.add_argument(flag(f.name), dest=f.name, type=value_type(f.name), default=None,
                            metavar="{" + ",".join(choices) + "}" if choices else None,
                            help=flag_help(f, name).replace("%", "%%"))
+    _ppo_parser(sub)
     return p
+
+
+def _ppo_parser(sub) -> None:
+    """``ppo``: one flag per PPOConfig field (sqlgym.train.ppo), with its type, help and default."""
+    import dataclasses
+    import typing
+
+    from sqlgym.train.ppo import PPOConfig
+
+    text = "MaskablePPO (sb3-contrib) on SQLIndexDiscrete-v0; needs the rl extra"
+    s = sub.add_parser("ppo", help=text, description=text)
+    s.add_argument("--config", metavar="FILE.yaml", help="settings as YAML (keys as the flags, - or _); flags win")
+    hints = typing.get_type_hints(PPOConfig)
+    for f in dataclasses.fields(PPOConfig):
+        s.add_argument("--" + f.name.replace("_", "-"), dest=f.name, type=hints[f.name], default=None,
+                       help=f"{f.metadata['help']} (default {f.default})".replace("%", "%%"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         file_values = load_yaml(args.config) if args.config else {}
         flags = {k: v for k, v in vars(args).items() if k not in ("command", "config")}
+        if args.command == "ppo":
+            return _ppo(file_values, flags, console)
         cfg = make_config(args.command, has_cuda(), file_values, flags)  # every setting checked: nothing slow ran yet
         t0 = time.perf_counter()
         with offline(not needs_hub(cfg.model)):  # the hub only for a hub id (or a run trained from one)
@@ -78,6 +99,25 @@ def main(argv: list[str] | None = None) -> int:
                   f"{time.perf_counter() - t0:.0f} s in all, model {metrics['model']} ({metrics['backend']})")
     console.print(f"outputs in {cfg.output_dir}: adapter, log_history.json, metrics.json, "
                   f"{'reward' if cfg.command == 'grpo' else 'loss'}_per_step.png")
+    return 0
+
+
+def _ppo(file_values, flags, console) -> int:
+    from rich.table import Table
+
+    from sqlgym.train.ppo import make_ppo_config, train_ppo
+
+    cfg = make_ppo_config(file_values, flags)  # every setting checked: nothing slow ran yet
+    metrics = train_ppo(cfg)
+    table = Table(title=f"SQLIndexDiscrete-v0, {cfg.test_split} split ({cfg.test_episodes} episodes)")
+    for col in ("policy", "mean points", "gap closed", "hidden gap", "regressions"):
+        table.add_column(col, justify="left" if col == "policy" else "right")
+    for name, m in metrics["test"].items():
+        table.add_row(name, f"{m['mean_performance']:+.1f}", f"{m['mean_gap_closed']:.3f}",
+                      f"{m['mean_hidden_gap_closed']:.3f}", f"{100 * m['regression_rate']:.0f}%")
+    console.print(table)
+    console.print(f"ppo: {metrics['timesteps']:,} env steps in {metrics['train_seconds']:.0f} s; outputs in "
+                  f"{cfg.output_dir}: best_model.zip, metrics.json, learning_curve.png")
     return 0
 
 

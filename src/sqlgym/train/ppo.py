@@ -9,15 +9,95 @@ baselines are scored on the test split through the eval harness, and ``metrics.j
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
 import time
+import typing
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlgym.errors import ConfigError
+from sqlgym.errors import ConfigError, unknown_name
 
 ENV_ID = "SQLIndexDiscrete-v0"
+BASELINES = ("noop", "random", "heuristic", "greedy")
+
+
+def _flag(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def make_ppo_config(file_values: dict[str, Any], flag_values: dict[str, Any]) -> PPOConfig:
+    """Defaults, then the YAML file's keys (- or _), then the flags given; validated."""
+    names = {f.name for f in dataclasses.fields(PPOConfig)}
+    values: dict[str, Any] = {}
+    for key, value in file_values.items():
+        name = str(key).replace("-", "_")
+        if name not in names:
+            raise unknown_name("ppo setting in --config", str(key), sorted(names))
+        values[name] = value
+    values.update({k: v for k, v in flag_values.items() if v is not None and k in names})
+    return PPOConfig(**values).validate()
+
+
+def _setting(default: Any, help: str, low: float | None = None) -> Any:
+    return field(default=default, metadata={"help": help, "low": low})
+
+
+@dataclass(frozen=True)
+class PPOConfig:
+    """Every setting of ``python -m sqlgym.train ppo`` (each field is a flag and a ``--config`` key)."""
+
+    split: str = _setting("train", "scenario split the training envs draw from")
+    scenarios: int = _setting(128, "training scenarios: the first N of the split (their references are "
+                                   "computed once and cached on disk)", low=1)
+    total_timesteps: int = _setting(60_000, "environment steps at most", low=1)
+    time_limit_s: float = _setting(1800.0, "wall-clock limit of the training loop in seconds", low=1)
+    num_envs: int = _setting(2, "vectorised envs (subprocesses when more than one)", low=1)
+    learning_rate: float = _setting(3e-4, "Adam learning rate", low=0)
+    n_steps: int = _setting(256, "steps per env per rollout", low=2)
+    batch_size: int = _setting(128, "minibatch size", low=2)
+    n_epochs: int = _setting(6, "optimisation epochs per rollout", low=1)
+    gamma: float = _setting(0.99, "discount", low=0)
+    ent_coef: float = _setting(0.01, "entropy bonus", low=0)
+    hidden: int = _setting(128, "units in each of the two hidden layers", low=1)
+    eval_split: str = _setting("validation", "split scored during training (the best checkpoint is kept by it)")
+    eval_episodes: int = _setting(40, "validation scenarios scored at each evaluation", low=1)
+    eval_every: int = _setting(4096, "environment steps between validation scores", low=1)
+    test_split: str = _setting("test", "held-out split scored at the end, with the baselines")
+    test_episodes: int = _setting(200, "test episodes (the first N test scenarios, seeds 0..N-1)", low=0)
+    baselines: str = _setting(",".join(BASELINES), "baselines scored on the test split beside the model")
+    output_dir: str = _setting("runs/ppo", "where best_model.zip, metrics.json and learning_curve.png go")
+    seed: int = _setting(0, "seed of the envs and the policy", low=0)
+
+    def validate(self) -> PPOConfig:
+        """Raise a ConfigError naming the flag for the first bad setting (before anything is built)."""
+        from sqlgym.tasks import task
+
+        hints = typing.get_type_hints(PPOConfig)
+        for f in dataclasses.fields(self):
+            value, want, low = getattr(self, f.name), hints[f.name], f.metadata["low"]
+            ok = isinstance(value, (int, float) if want is float else want) and not isinstance(value, bool)
+            if not ok:
+                raise ConfigError(f"{_flag(f.name)} must be {want.__name__}, not {value!r}")
+            if low is not None and value < low:
+                raise ConfigError(f"{_flag(f.name)} must be at least {low}, not {value}")
+        splits = task(ENV_ID).splits
+        for name in ("split", "eval_split", "test_split"):
+            if getattr(self, name) not in splits:
+                raise unknown_name(f"split for --{name.replace('_', '-')}", getattr(self, name), list(splits))
+        for b in self.baseline_names:
+            if b not in BASELINES:
+                raise unknown_name("baseline for --baselines", b, list(BASELINES))
+        out = self.output_dir
+        if os.path.exists(out) and not os.path.isdir(out):
+            raise ConfigError(f"--output-dir {out!r} is a file; give a directory (it is created)")
+        return self
+
+    @property
+    def baseline_names(self) -> list[str]:
+        return [b.strip() for b in self.baselines.split(",") if b.strip()]
 
 
 def _validation_gap(model, ids: list[str], seed: int) -> tuple[float, float]:
@@ -40,7 +120,7 @@ def _validation_gap(model, ids: list[str], seed: int) -> tuple[float, float]:
     return float(np.mean(gaps)), float(np.mean(hidden))
 
 
-def _callback(cfg, val_ids: list[str], out: str, curve: list[dict[str, Any]], t0: float):
+def _callback(cfg: PPOConfig, val_ids: list[str], out: str, curve: list[dict[str, Any]], t0: float):
     from stable_baselines3.common.callbacks import BaseCallback
 
     class ValidationCallback(BaseCallback):
@@ -93,7 +173,7 @@ def plot_curve(curve: list[dict[str, Any]], path: str, baselines: dict[str, floa
     plt.close(fig)
 
 
-def train_ppo(cfg) -> dict[str, Any]:
+def train_ppo(cfg: PPOConfig) -> dict[str, Any]:
     """Train, keep the best checkpoint, score it on the test split with the baselines; returns metrics."""
     try:
         import torch
@@ -104,7 +184,8 @@ def train_ppo(cfg) -> dict[str, Any]:
     from sqlgym.eval import harness
     from sqlgym.integrations.sb3 import make_vec_env
 
-    out = cfg.output_dir or "runs/ppo"
+    cfg.validate()
+    out = cfg.output_dir
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(1)  # small MLPs: threads cost more than they give, and envs want the cores
     train_ids = sqlgym.list_scenarios(ENV_ID, cfg.split, cfg.scenarios)
@@ -125,18 +206,17 @@ def train_ppo(cfg) -> dict[str, Any]:
 
     results = {}
     best = os.path.join(out, "best_model.zip")
-    for policy in ["ppo:" + best, *cfg.baselines]:
+    for policy in ["ppo:" + best, *cfg.baseline_names]:
         res = harness.run(policy, cfg.test_split, cfg.test_episodes, env_id=ENV_ID, seed=0)
         results["ppo" if policy.startswith("ppo:") else policy] = res
         with open(os.path.join(out, f"test-{'ppo' if policy.startswith('ppo:') else policy}.json"), "w") as f:
             json.dump(res, f)
     summary = {k: {m: r["summary"][m] for m in ("mean_performance", "mean_gap_closed", "mean_hidden_gap_closed",
                                                  "regression_rate")} for k, r in results.items()}
-    metrics = {"config": {k: getattr(cfg, k) for k in vars(cfg)} if hasattr(cfg, "__dict__") else {},
+    metrics = {"config": dataclasses.asdict(cfg),
                "train_seconds": round(train_seconds, 1), "timesteps": int(model.num_timesteps),
                "curve": curve, "test": summary}
     with open(os.path.join(out, "metrics.json"), "w") as f:
         json.dump(metrics, f, indent=1, default=str)
-    val_baselines = {}
-    plot_curve(curve, os.path.join(out, "learning_curve.png"), val_baselines)
+    plot_curve(curve, os.path.join(out, "learning_curve.png"))
     return metrics
