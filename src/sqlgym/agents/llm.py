@@ -177,6 +177,8 @@ def _openai_message(m: dict) -> dict:
 class LLMPolicy(Policy):
     """Asks a generator for a plan at the first step, then plays it (see the module docstring)."""
 
+    _last_tool: str  # tools mode: the tool the model called last, named in the next tool message
+
     def __init__(self, generator, name: str = "llm", env_id: str = "SQLIndex-v0", mode: str = "plan"):
         if mode not in ("plan", "tools"):
             raise ConfigError(f"an LLM policy's mode is plan or tools, not {mode!r}")
@@ -228,8 +230,11 @@ class LLMPolicy(Policy):
             return self._finish()
         if not self._started:
             self._started = True
-            self.messages = self.prompt(observation, self.scenario)
-            env = self.adapter.tool_class()
+            self.messages: list[dict[str, Any]] = self.prompt(observation, self.scenario)
+            tools_class = self.adapter.tool_class
+            if tools_class is None:
+                raise ConfigError(f"{self.adapter.env_id} has no tools-mode environment class; use mode plan")
+            env = tools_class()
             self.tools = [getattr(env, n) for n in tool_names(type(env))]
         else:
             self.messages.append({"role": "tool", "name": self._last_tool, "content": observation})

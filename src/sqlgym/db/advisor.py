@@ -182,9 +182,11 @@ def feasible(db: Database, scenario: Scenario) -> bool:
 def apply(db: Database, move: Move) -> str:
     """Apply a move; returns the index name it created or dropped."""
     if move.kind == "create":
+        assert move.index is not None, "a create move names its index"
         name = move.name or default_index_name(move.index, set(db.indexes))
         db.create_index(move.index, name)
         return name
+    assert move.name is not None, "a drop move names the index it drops"
     db.drop_index(move.name)
     return move.name
 

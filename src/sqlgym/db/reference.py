@@ -14,7 +14,7 @@ from pathlib import Path
 
 import apsw
 
-from sqlgym.db.advisor import greedy
+from sqlgym.db.advisor import Move, greedy
 from sqlgym.db.cost import WorkloadMeter
 from sqlgym.db.sqlite import Database, Snapshot
 from sqlgym.scenarios.spec import fingerprint
@@ -56,8 +56,8 @@ def reference(scenario, snapshot: Snapshot, meter: WorkloadMeter) -> Reference:
     finally:
         db.close()
     ref = Reference(
-        tuple((mv.kind, mv.name, mv.index.columns if mv.index else ()) for mv in moves),
-        tuple((mv.index.table if mv.index else scenario_index_table(scenario, mv.name)) for mv in moves),
+        tuple((mv.kind, _name(mv), mv.index.columns if mv.index else ()) for mv in moves),
+        tuple((mv.index.table if mv.index else scenario_index_table(scenario, _name(mv))) for mv in moves),
         m,
     )
     try:
@@ -68,6 +68,11 @@ def reference(scenario, snapshot: Snapshot, meter: WorkloadMeter) -> Reference:
     except OSError:
         pass  # a read-only cache directory costs speed, not correctness
     return ref
+
+
+def _name(mv: Move) -> str:
+    assert mv.name is not None, "greedy names every move it returns"
+    return mv.name
 
 
 def scenario_index_table(scenario, name: str) -> str:

@@ -72,9 +72,9 @@ def _make_static(scenario: Scenario, k: int, n_rows: dict[str, int], n_distinct:
         if q.kind == "dml":
             for t in q.tables:
                 write[t] = write.get(t, 0.0) + q.weight / total
-        for t, r in roles[q.id].items():
-            for c in r.eq:
-                eq[(t, c)] = eq.get((t, c), 0.0) + q.weight / total
+        for t, role in roles[q.id].items():
+            for col in role.eq:
+                eq[(t, col)] = eq.get((t, col), 0.0) + q.weight / total
     F = {name: i for i, name in enumerate(CANDIDATE_FEATURES)}
     table = np.zeros((k, len(CANDIDATE_FEATURES)), dtype=np.float32)
     served: list[tuple[str, ...]] = []

@@ -74,7 +74,7 @@ def plot(results: list[dict[str, Any]], out: str, metric: str | None = None) -> 
     width = 0.8 / len(results)
     fig, ax = plt.subplots(figsize=(max(8, 0.45 * len(scenarios) * max(1, len(results) / 2)), 4.5))
     for k, res in enumerate(results):
-        by = {}
+        by: dict[str, list[float]] = {}
         for r in res["records"]:
             by.setdefault(r["scenario"], []).append(r["final"][metric])
         ys = [sum(by.get(s, [0])) / len(by.get(s, [0])) for s in scenarios]

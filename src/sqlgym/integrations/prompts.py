@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from typing import Any
 
 _FENCE = re.compile(r"```(?:json)?\s*(.*?)```", re.S)
@@ -32,7 +33,7 @@ def completion_text(completion: Any) -> str:
     return ""
 
 
-def render_plan(actions: list[dict[str, Any] | str]) -> str:
+def render_plan(actions: Sequence[dict[str, Any] | str]) -> str:
     """Actions (dicts or JSON strings) -> the plan text a model should write: a JSON list, one action per line."""
     items = [json.loads(a) if isinstance(a, str) else a for a in actions]
     return "[\n" + ",\n".join(json.dumps(a) for a in items) + "\n]"
@@ -62,7 +63,8 @@ def parse_plan(text: str) -> tuple[list[Any] | None, str | None]:
         if isinstance(value, list) and (not value or any(isinstance(v, dict) for v in value)):
             return [_plain(v) for v in value[:MAX_ACTIONS]], None
         start = body.find("[", start + 1)
-    found, pos, tries = [], body.find("{"), 0
+    found: list[Any] = []
+    pos, tries = body.find("{"), 0
     while pos != -1 and len(found) < MAX_ACTIONS and tries < MAX_TRIES * 4:
         tries += 1
         try:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlgym.envs.actions import INDEX_ACTIONS
 from sqlgym.integrations.base import EnvAdapter, register_adapter, tool_methods
+
+if TYPE_CHECKING:
+    import gymnasium as gym
 
 PLAN_SYSTEM = """You tune the indexes of a SQLite database so that its workload costs less.
 Answer with one JSON list of actions and nothing else. Each action is {"action_type": ..., "payload": {...}}:
@@ -82,7 +85,7 @@ class SQLIndexTools:
     """
 
     def __init__(self) -> None:
-        self._env = None  # one env per instance: TRL interleaves the tool calls of concurrent rollouts
+        self._env: gym.Env | None = None  # one env per instance: TRL interleaves the tool calls of concurrent rollouts
         self._total, self._done, self._steps = 0.0, True, 0
         self._info: dict[str, Any] = {}
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 import functools
 import json
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlgym.envs.actions import TEXT2SQL_ACTIONS
 from sqlgym.integrations.base import EnvAdapter, register_adapter, tool_methods
+
+if TYPE_CHECKING:
+    import gymnasium as gym
 
 PLAN_SYSTEM = """You answer questions about a SQLite database.
 Answer with one JSON list of actions and nothing else. Each action is {"action_type": ..., "payload": {...}}:
@@ -80,7 +83,7 @@ class Text2SQLTools:
     """
 
     def __init__(self) -> None:
-        self._env = None
+        self._env: gym.Env | None = None
         self._total, self._done = 0.0, True
 
     def reset(self, scenario: str = "pet_shop/001", seed: int = 0, **row: Any) -> str:

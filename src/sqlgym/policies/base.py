@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from sqlgym.scenarios.spec import Scenario
-
 
 def action(kind: str, **payload: Any) -> str:
     """A JSON action string."""
@@ -18,7 +16,11 @@ class Policy:
 
     name = "policy"
 
-    def reset(self, scenario: Scenario, seed: int | None = None) -> None:
+    def reset(self, scenario: Any, seed: int | None = None) -> None:
+        """Start an episode. ``scenario`` is the scenario or question an episode plays: a
+        :class:`~sqlgym.scenarios.spec.Scenario` for the index envs, a
+        :class:`~sqlgym.scenarios.text2sql.question.Question` for text-to-SQL. Subclasses name the one they take.
+        """
         self.scenario = scenario
         self.plan: list[str] = []
 

@@ -92,6 +92,7 @@ class GreedyPolicy(Policy):
         super().reset(scenario, seed)
         for kind, spec, name in reference_indexes(runtime_for(scenario).reference):
             if kind == "create":
+                assert spec is not None, "reference_indexes gives every create its spec"
                 self.plan.append(action("create_index", table=spec.table, columns=list(spec.columns), name=name))
             else:
                 self.plan.append(action("drop_index", name=name))

@@ -16,7 +16,7 @@ from sqlgym.sqltext import parse
 class TextPolicy(Policy):
     """Base for text-to-SQL policies: ``reset(question, seed)`` gets the Question being asked."""
 
-    def reset(self, question: Question, seed: int | None = None) -> None:  # type: ignore[override]
+    def reset(self, question: Question, seed: int | None = None) -> None:
         self.question = question
         self.plan = []
         self.rng = np.random.default_rng(seed)
@@ -47,7 +47,7 @@ class GoldPolicy(TextPolicy):
             self.plan.append(action("clarify", question="What exactly should the answer contain?"))
         if self.explore:
             try:
-                tables = sorted(parse(q.sql).tables)
+                tables = sorted(parse(q.sql).tables) if q.sql is not None else []  # parse refuses None too
             except ValueError:
                 tables = []
             self.plan += [action("describe", table=t) for t in tables]
@@ -98,6 +98,7 @@ class SchemaHeuristicPolicy(TextPolicy):
 
     name = "schema-heuristic"
     MAX_VALUE_QUERIES = 4
+    last_lookup: str | None  # the column of the value lookup in flight (unset until the first one)
 
     def reset(self, question: Question, seed: int | None = None) -> None:
         super().reset(question, seed)

@@ -91,6 +91,7 @@ def finish(cfg: TrainConfig, run: Run, trainer, train_seconds: float, setup_seco
     from sqlgym.models import write_model_card
     from sqlgym.train.outputs import write_outputs
 
+    assert cfg.output_dir is not None  # TrainConfig.__post_init__ fills in runs/<command>
     trainer.save_model(cfg.output_dir)
     run.tokenizer.save_pretrained(cfg.output_dir)
     write_model_card(cfg.output_dir, run.name, run.backend, cfg.mode, cfg.env)

@@ -46,4 +46,5 @@ def patch_trl_for_cpu() -> None:
     import trl.trainer.utils as tu
 
     if getattr(tu, "_ChunkedLogProbFunction", None) is not TorchChunkedLogProb:
-        tu._ChunkedLogProbFunction = TorchChunkedLogProb
+        # monkeypatch: a plain-torch stand-in, duck-typed to the Triton autograd Function's ``apply``
+        tu._ChunkedLogProbFunction = TorchChunkedLogProb  # type: ignore[misc, assignment]

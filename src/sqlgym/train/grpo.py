@@ -41,6 +41,7 @@ def train_grpo(cfg: TrainConfig, model=None, tokenizer=None) -> dict[str, Any]:
     trainer.train()
     train_s = time.perf_counter() - t1
     if scored:  # every completion the reward function scored, in order: what the model wrote and what it earned
+        assert cfg.output_dir is not None  # TrainConfig.__post_init__ fills in runs/<command>
         os.makedirs(cfg.output_dir, exist_ok=True)
         with open(os.path.join(cfg.output_dir, "completions.jsonl"), "w") as f:
             f.writelines(json.dumps(s) + "\n" for s in scored)

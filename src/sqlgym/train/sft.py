@@ -33,14 +33,16 @@ def tool_expert_rows(env_id: str, split: str, n: int, tokenizer, seed: int = 0) 
     from sqlgym.integrations import get_adapter
     from sqlgym.integrations.base import tool_names
     from sqlgym.integrations.prompts import messages
+    from sqlgym.integrations.trl import environment_factory
 
     adapter = get_adapter(env_id)
     rows = []
     for i, sid in enumerate(adapter.scenarios(split, n)):
-        tools_env = adapter.tool_class()
-        tools = [getattr(tools_env, name) for name in tool_names(adapter.tool_class)]
+        tools_class = environment_factory(env_id)  # adapter.tool_class; a ConfigError when there is none
+        tools_env = tools_class()
+        tools = [getattr(tools_env, name) for name in tool_names(tools_class)]
         obs = tools_env.reset(scenario=sid, seed=seed + i)
-        convo = messages(adapter.system_prompt("tools"), obs)
+        convo: list[dict[str, Any]] = messages(adapter.system_prompt("tools"), obs)
         for act in [{"action_type": "list_queries", "payload": {}}] + adapter.expert_actions(sid, seed + i):
             call = {"type": "function", "function": {"name": act["action_type"], "arguments": act.get("payload", {})}}
             prompt = tokenizer.apply_chat_template(convo, tools=tools, add_generation_prompt=True, tokenize=False)

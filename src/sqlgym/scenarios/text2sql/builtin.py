@@ -55,9 +55,11 @@ def _question(db_id: str, d: dict, where: str) -> Question:
     if kind == "unanswerable":
         need(sql is None, "an unanswerable question has no 'sql'")
         level = d.get("difficulty")
-        need(level in DIFFICULTIES, f"an unanswerable question needs 'difficulty' in {DIFFICULTIES}")
+        if not isinstance(level, str) or level not in DIFFICULTIES:
+            raise ScenarioError(f"{where}: an unanswerable question needs 'difficulty' in {DIFFICULTIES}")
     else:
-        need(isinstance(sql, str), "needs the gold 'sql'")
+        if not isinstance(sql, str):
+            raise ScenarioError(f"{where}: needs the gold 'sql'")
         try:
             facts = parse(sql)
         except ValueError as e:

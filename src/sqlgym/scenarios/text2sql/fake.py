@@ -46,7 +46,8 @@ def zipf_weights(k: int, s: float = 1.1) -> np.ndarray:
     return w / w.sum()
 
 
-def pick(rng: np.random.Generator, values: Sequence, n: int, weights: Sequence[float] | None = None) -> list:
+def pick(rng: np.random.Generator, values: Sequence, n: int,
+         weights: Sequence[float] | np.ndarray | None = None) -> list:
     """n draws from ``values`` (uniform, or with relative ``weights``)."""
     p = None if weights is None else np.asarray(weights, dtype=float) / float(np.sum(weights))
     return [values[int(i)] for i in rng.choice(len(values), size=n, p=p)]

@@ -27,6 +27,7 @@ import json
 import os
 import pathlib
 from dataclasses import dataclass
+from typing import TypeGuard, cast
 
 from sqlgym.errors import ConfigError
 from sqlgym.scenarios.text2sql.question import DIFFICULTIES, Question, QuestionSet
@@ -75,7 +76,7 @@ def _bird_sources(root: pathlib.Path) -> tuple[list[Source], list[str]]:
     return sources, looked
 
 
-def _safe_db_id(db_id: object) -> bool:
+def _safe_db_id(db_id: object) -> TypeGuard[str]:
     """A db_id names one folder: no separators, no '..', nothing that could leave the root."""
     return (isinstance(db_id, str) and db_id not in ("", ".", "..") and "/" not in db_id
             and "\\" not in db_id and "\x00" not in db_id)
@@ -147,7 +148,8 @@ class FolderQuestions(QuestionSet):
                 own_ids = (self.kind == "bird" and all(isinstance(i, int) and not isinstance(i, bool) for i in ids)
                            and len(set(ids)) == len(ids))
                 for i, d in enumerate(items):
-                    out.append(self._question(d, source.split, ids[i] if own_ids else index, f"{path} item {i}"))
+                    number = cast(int, ids[i]) if own_ids else index  # own_ids: every id is an int
+                    out.append(self._question(d, source.split, number, f"{path} item {i}"))
                     index += 1
         seen: set[str] = set()
         for q in out:

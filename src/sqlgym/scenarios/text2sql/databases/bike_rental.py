@@ -184,8 +184,8 @@ def rows(rng: np.random.Generator) -> dict[str, list[tuple]]:
     end_st[round_trip] = start_st[round_trip]
     secs = day * 86400 + rng.choice(24, size=n, p=HOUR_W / HOUR_W.sum()) * 3600 + rng.integers(0, 3600, n)
     order = np.argsort(secs, kind="stable")
-    secs, member, bike, start_st, end_st, round_trip = (a[order] for a in (secs, member, bike, start_st, end_st,
-                                                                          round_trip))
+    secs, member, bike, start_st, end_st, round_trip = (secs[order], member[order], bike[order], start_st[order],
+                                                        end_st[order], round_trip[order])
     ebike = btype[bike] != "classic"
     minutes = np.exp(np.log(np.where(round_trip, 32.0, 13.0)) + 0.7 * rng.standard_normal(n)) * np.where(ebike, 1.1, 1)
     dur = np.clip(np.round(minutes * 60), 70, 6 * 3600).astype(int)

@@ -288,21 +288,22 @@ def rows(rng: np.random.Generator) -> dict[str, list[tuple]]:
     line_order = np.repeat(np.arange(n_orders), n_lines)
     line_day = odays[line_order] + FIRST_DAY.toordinal()
     line_prod = rng.choice(n_prod, size=len(line_order), p=pop)
-    for j in np.flatnonzero(prod_launch[line_prod] > line_day):  # not yet on sale: pick a launched product
-        ok = pop * (prod_launch <= line_day[j])
-        line_prod[j] = rng.choice(n_prod, p=ok / ok.sum())
-    qty = rng.choice((1, 1, 1, 1, 2, 2, 3), size=len(line_order))
-    disc = rng.choice((0.0, 0.0, 0.0, 0.0, 0.0, 0.1, 0.1, 0.2, 0.3), size=len(line_order))
-    disc = np.where(black_friday[line_day - FIRST_DAY.toordinal()], np.maximum(disc, 0.25), disc)
-    items, seen = [], set()
+    for early in np.flatnonzero(prod_launch[line_prod] > line_day):  # not yet on sale: pick a launched product
+        ok = pop * (prod_launch <= line_day[early])
+        line_prod[early] = rng.choice(n_prod, p=ok / ok.sum())
+    line_qty = rng.choice((1, 1, 1, 1, 2, 2, 3), size=len(line_order))
+    line_disc = rng.choice((0.0, 0.0, 0.0, 0.0, 0.0, 0.1, 0.1, 0.2, 0.3), size=len(line_order))
+    line_disc = np.where(black_friday[line_day - FIRST_DAY.toordinal()], np.maximum(line_disc, 0.25), line_disc)
+    items: list[tuple] = []
+    seen: set[tuple[int, int]] = set()
     for j in range(len(line_order)):
         key = (int(line_order[j]), int(line_prod[j]))
         if key in seen:  # the same product twice in one order: one line is enough
             continue
         seen.add(key)
         price = products[key[1]][7]
-        items.append((len(items) + 1, key[0] + 1, key[1] + 1, int(qty[j]) if price < 60 else 1, price,
-                      float(disc[j])))
+        items.append((len(items) + 1, key[0] + 1, key[1] + 1, int(line_qty[j]) if price < 60 else 1, price,
+                      float(line_disc[j])))
 
     # deliveries: restocking of each store, bigger for flagships; the latest are still in transit
     n_del = 560

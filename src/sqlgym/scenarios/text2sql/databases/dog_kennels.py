@@ -111,7 +111,7 @@ SERVICES = {
 def _runs() -> list[tuple]:
     layout = (("North", "N", ("small",) * 6 + ("standard",) * 8), ("South", "S", ("standard",) * 6 + ("large",) * 8),
               ("Garden", "G", ("large",) * 3 + ("suite",) * 5))
-    out = []
+    out: list[tuple] = []
     for wing, letter, sizes in layout:
         for k, size in enumerate(sizes):
             outdoor = int(wing == "Garden" or (wing == "South" and k % 2 == 0))

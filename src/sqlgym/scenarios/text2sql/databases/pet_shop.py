@@ -131,7 +131,7 @@ def rows(rng: np.random.Generator) -> dict[str, list[tuple]]:
     status = fake.pick(rng, ("completed", "refunded"), n_orders, (24, 1))
     orders = [(i + 1, order_cust[i], int(rng.choice(cashiers)), odates[i], pay[i], status[i]) for i in range(n_orders)]
 
-    items = []
+    items: list[tuple] = []
     popular = fake.zipf_weights(n_prod, 0.8)
     for o in range(n_orders):
         for p in rng.choice(n_prod, size=int(rng.integers(1, 5)), replace=False, p=popular):

@@ -183,7 +183,7 @@ def rows(rng: np.random.Generator) -> dict[str, list[tuple]]:
         students.append((i + 1, f, last, gender[i], born, g, joined, mails[i], advisor, int(rng.random() < 0.14)))
 
     # course sections: each term offers a popular subset of the catalogue
-    courses = []
+    courses: list[tuple] = []
     section_info = []  # (term index, catalogue index, difficulty)
     for t, (term, _, _) in enumerate(TERMS):
         chosen = sorted(rng.choice(len(CATALOGUE), size=13, replace=False,
@@ -199,7 +199,7 @@ def rows(rng: np.random.Generator) -> dict[str, list[tuple]]:
             section_info.append((t, int(c), float(rng.normal(0, 4)) - (3 if level == "AP" else 0)))
 
     # assessments per section
-    assessments = []
+    assessments: list[tuple] = []
     per_course: dict[int, list[int]] = {}
     for cid, (t, _, _) in enumerate(section_info, start=1):
         term, start, end = TERMS[t]
@@ -230,13 +230,15 @@ def rows(rng: np.random.Generator) -> dict[str, list[tuple]]:
             per_course.setdefault(cid, []).append(len(assessments))
 
     # enrolments: students take 2-4 sections per term they were at school, popular sections fill first
-    enrolments, scores, absences = [], [], []
+    enrolments: list[tuple] = []
+    scores: list[tuple] = []
+    absences: list[tuple] = []
     by_term = {t: [cid for cid, info in enumerate(section_info, start=1) if info[0] == t] for t in range(3)}
     filled = {cid: 0 for cid in range(1, len(courses) + 1)}
     pref = {}  # popularity: catalogue order, core courses first
     for t, opts in by_term.items():
-        w = np.array([1.0 / (1 + section_info[c - 1][1]) ** 0.6 for c in opts])
-        pref[t] = w / w.sum()
+        popularity = np.array([1.0 / (1 + section_info[c - 1][1]) ** 0.6 for c in opts])
+        pref[t] = popularity / popularity.sum()
     for sid in range(1, n_stud + 1):
         i = sid - 1
         for t, (_, start, end) in enumerate(TERMS):
@@ -278,13 +280,13 @@ def rows(rng: np.random.Generator) -> dict[str, list[tuple]]:
                 # absences over the part of the term the student attended
                 t_end = min(end, AS_OF) if not dropped else fake.days_after(rng, [start], 20, 45)[0]
                 n_abs = int(rng.poisson(absent_rate[i] * 2.2))
-                for day in sorted(_weekday_dates(rng, max(start, enrolled_on), t_end, n_abs)):
+                for absent_on in sorted(_weekday_dates(rng, max(start, enrolled_on), t_end, n_abs)):
                     late = rng.random() < 0.3
                     excused = int(rng.random() < (0.15 if late else 0.55))
                     reason = fake.pick(rng, REASONS, 1)[0] if excused else (
                         "oversleeping" if late and rng.random() < 0.3 else None)
                     minutes = int(rng.choice((5, 5, 10, 10, 15, 20, 30))) if late else None
-                    absences.append((len(absences) + 1, sid, cid, day, "late" if late else "absent", minutes,
+                    absences.append((len(absences) + 1, sid, cid, absent_on, "late" if late else "absent", minutes,
                                      excused, reason))
 
     enrolments.sort(key=lambda r: (r[3], r[1], r[2]))
