@@ -20,7 +20,7 @@ from sqlgym.db.sqlite import Database, Snapshot
 from sqlgym.scenarios.spec import fingerprint
 from sqlgym.types import IndexSpec, Measurement
 
-COST_MODEL = "v1"
+COST_MODEL = "v2"  # v2: statements prepared fresh (v1 counted re-prepare steps after DDL)
 
 
 def cache_dir() -> Path:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from sqlgym.db.cost import WorkloadMeter
-from sqlgym.db.plans import column_stats, index_bytes
+from sqlgym.db.plans import column_stats, index_bytes, index_users
 from sqlgym.db.reference import Reference, reference
 from sqlgym.db.sqlite import Database, Snapshot, build_snapshot
 from sqlgym.scenarios.spec import fingerprint
@@ -25,7 +26,8 @@ class Runtime:
     _baseline: Measurement | None = None
     _second: Snapshot | None = field(default=None, repr=False)
     _column_stats: dict[str, list[tuple[str, int, int]]] = field(default_factory=dict, repr=False)
-    _sizes: dict[tuple, int] = field(default_factory=dict, repr=False)
+    sizes: dict[tuple, int] = field(default_factory=dict, repr=False)  # index key -> bytes (the data's, shared)
+    _users: dict[tuple, dict[str, list[str]]] = field(default_factory=dict, repr=False)
     _probe: Database | None = field(default=None, repr=False)
 
     @property
@@ -51,11 +53,21 @@ class Runtime:
     def index_bytes(self, spec: IndexSpec) -> int:
         """Bytes an index on ``spec`` takes on this scenario's data (built once on a scratch copy, cached)."""
         key = spec.key()
-        if key not in self._sizes:
+        if key not in self.sizes:
             if self._probe is None:
                 self._probe = Database(self.snapshot, self.scenario)
-            self._sizes[key] = index_bytes(self._probe, spec)
-        return self._sizes[key]
+            self.sizes[key] = index_bytes(self._probe, spec)
+        return self.sizes[key]
+
+    def index_users(self, db: Database, rewrites: Mapping[str, str]) -> dict[str, list[str]]:
+        """Index name -> the statements whose plan uses it, cached by everything the plans depend on."""
+        key = (tuple((n, ix.key()) for n, ix in db.indexes.items()),
+               tuple(db.table_state(t.name) for t in self.scenario.schema), tuple(sorted(rewrites.items())))
+        if key not in self._users:
+            if len(self._users) > 4096:
+                self._users.clear()
+            self._users[key] = index_users(db, self.scenario, rewrites)
+        return self._users[key]
 
     def column_stats(self, db: Database, table: str) -> list[tuple[str, int, int]]:
         """(column, distinct, NULLs) per column of ``table`` as built (the data never changes)."""

@@ -15,7 +15,8 @@ from gymnasium import spaces
 from sqlgym.db.advisor import budget_bytes, default_index_name
 from sqlgym.db.cost import WORKLOAD_BUDGET
 from sqlgym.db.equivalence import check_rewrite
-from sqlgym.db.plans import index_users, partial_where
+from sqlgym.db.lazy import LazyDatabase
+from sqlgym.db.plans import partial_where
 from sqlgym.db.runtime import Runtime, runtime_for
 from sqlgym.db.sandbox import BudgetExceeded
 from sqlgym.db.sqlite import Database
@@ -149,7 +150,7 @@ class SQLIndexEnv(gym.Env):
         rt = runtime_for(scenario)
         if rt is not self._rt or self._db is None:
             self.close()
-            self._rt, self._db = rt, Database(rt.snapshot, scenario)
+            self._rt, self._db = rt, LazyDatabase(rt.snapshot, scenario, sizes=rt.sizes)
         else:
             self._db.restore()
         baseline = rt.baseline(self._db)
@@ -344,7 +345,7 @@ class SQLIndexEnv(gym.Env):
                 f"(cost {num(one.cost)}). Mean cost over bindings: {num(mean)}.")
 
     def _index_users(self) -> dict[str, list[str]]:
-        return index_users(self.db, self.ep.scenario, self.ep.rewrites)
+        return self.rt.index_users(self.db, self.ep.rewrites)
 
     def _do_analyze_indexes(self) -> str:
         used = self._index_users()
