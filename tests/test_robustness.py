@@ -66,3 +66,50 @@ def test_deeply_nested_input_is_an_observation(env_id):
         obs, *_ = env.unwrapped.step(a)
         assert env.observation_space.contains(obs)
         env.reset(seed=0)
+
+
+def test_a_rejected_rewrite_never_names_a_hidden_binding():
+    env = gym.make("SQLIndex-v0", scenario="medium/nonsargable_rewrite")
+    env.reset(seed=0)
+    snap, sc = env.unwrapped.rt.snapshot, env.unwrapped.scenario
+    q = next(q for q in sc.workload if q.kind == "select" and q.params)
+    param = sorted(q.params)[0]
+    seen = sorted({str(b[param]) for b in snap.visible[q.id]})
+    hidden = {str(b[param]) for b in snap.hidden[q.id]} - set(seen)
+    assert hidden, "the scenario should have hidden values the agent has not seen"
+    listed = ", ".join("'" + v.replace("'", "''") + "'" for v in seen)
+    sql = q.sql.replace("GROUP BY", f"AND :{param} IN ({listed}) GROUP BY") if "GROUP BY" in q.sql else \
+        f"{q.sql} AND :{param} IN ({listed})"
+    obs, *_, info = env.step(json.dumps({"action_type": "rewrite_query", "payload": {"query_id": q.id, "new_sql": sql}}))
+    assert not info["action_valid"] and "a hidden binding" in obs
+    assert not any(v in obs for v in hidden), obs
+
+
+def _episode_with_rewrites() -> list:
+    env = gym.make("SQLIndex-v0", scenario="medium/nonsargable_rewrite")
+    env.reset(seed=5)
+    sc = env.unwrapped.scenario
+    q = next(q for q in sc.workload if q.kind == "select" and "GROUP BY" in q.sql)
+    acts = [
+        {"action_type": "rewrite_query", "payload": {"query_id": q.id, "new_sql": q.sql.replace("GROUP BY", "AND random() IS NOT NULL GROUP BY")}},
+        {"action_type": "rewrite_query", "payload": {"query_id": q.id, "new_sql": q.sql.replace("GROUP BY", "AND strftime('%s', 'now') > '0' GROUP BY")}},
+        {"action_type": "create_index", "payload": {"table": sc.schema[0].name, "columns": [sc.schema[0].columns[1].name]}},
+        {"action_type": "rewrite_query", "payload": {"query_id": q.id, "new_sql": q.sql.replace("SELECT", "SELECT /* same */", 1)}},
+        {"action_type": "submit_report", "payload": {"summary": "done"}},
+    ]
+    out = []
+    for a in acts:
+        obs, r, term, trunc, info = env.step(json.dumps(a))
+        out.append([r, info["action_valid"], info["cost"], info.get("hidden_cost")])
+    return out
+
+
+def test_rewrites_with_random_or_the_clock_are_refused_and_rewards_repeat_in_another_process():
+    import subprocess
+    import sys
+
+    here = _episode_with_rewrites()
+    assert [valid for _, valid, _, _ in here][:2] == [False, False], "random() and 'now' are refused"
+    code = "import json; from tests.test_robustness import _episode_with_rewrites as f; print(json.dumps(f()))"
+    there = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert here == there
