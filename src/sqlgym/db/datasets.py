@@ -53,7 +53,7 @@ def check_gold(db: ReadOnlyDatabase, q: Question) -> None:
     """A gold query must run within budget and return something that is not all NULL."""
     assert q.sql is not None
     try:
-        _, rows, total = db.run(q.sql, budget=GOLD_BUDGET, max_rows=1000)
+        _, rows, total = db.run(q.sql, budget=GOLD_BUDGET, max_rows=1000, deadline_s=None)
     except (apsw.Error, BudgetExceeded, SqlgymError, ValueError) as e:
         raise ScenarioError(f"{q.id}: gold SQL fails: {e}") from None
     if total == 0:

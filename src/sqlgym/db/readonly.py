@@ -1,7 +1,10 @@
 """A database the agent may only read: an in-memory copy under the sandbox, one statement at a time.
 
 Text-to-SQL episodes never write, so one copy serves every episode: the authorizer allows reads
-only and ``PRAGMA query_only`` is set as a second wall.
+only and ``PRAGMA query_only`` is set as a second wall. Agent statements run under the sandbox's
+bounds (steps, wall time, memory, see :mod:`sqlgym.db.sandbox`); the agent's length limit is raised
+to the largest record the database stores (up to the library's 5 MB), so every stored value stays
+readable.
 """
 
 from __future__ import annotations
@@ -10,7 +13,8 @@ import re
 
 import apsw
 
-from sqlgym.db.sandbox import Sandbox
+from sqlgym.db import guards
+from sqlgym.db.sandbox import AGENT_DEADLINE_S, LIMITS, AgentSQLError, NonDeterministicSQL, Sandbox, keep_rows
 from sqlgym.sqltext import quote
 
 # string literals, quoted identifiers and comments, where a ';' does not end a statement (SQLite's lexer rules)
@@ -30,6 +34,10 @@ class ReadOnlyDatabase:
         self.sandbox = Sandbox(self.conn)
         self.sandbox.run("restore", None, self.conn.deserialize, "main", image)
         self.sandbox.run("admin", None, self.conn.execute, "PRAGMA query_only = 1")
+        (largest,) = self._admin("SELECT COALESCE(MAX(mx_payload), 0) FROM dbstat WHERE aggregate = TRUE")[0]
+        length = self.sandbox.agent_limits[apsw.SQLITE_LIMIT_LENGTH]
+        if largest > length:
+            self.sandbox.set_agent_limit(apsw.SQLITE_LIMIT_LENGTH, min(int(largest), LIMITS[apsw.SQLITE_LIMIT_LENGTH]))
         rows = self._admin("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
         self.tables: list[str] = [r[0] for r in rows]
         self._lower = {t.lower(): t for t in self.tables}
@@ -67,30 +75,35 @@ class ReadOnlyDatabase:
         return [r[0] for r in self._admin(
             "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
 
-    def run(self, sql: str, *, budget: int, max_rows: int) -> tuple[list[str], list[tuple], int]:
+    def run(self, sql: str, *, budget: int, max_rows: int, deadline_s: float | None = AGENT_DEADLINE_S,
+            deterministic: bool = False) -> tuple[list[str], list[tuple], int]:
         """One read-only statement: (column names, first ``max_rows`` rows, total rows).
 
-        Raises ``ValueError`` for more than one statement, ``BudgetExceeded`` past ``budget`` VM
-        steps, ``apsw.Error`` for anything SQLite or the sandbox refuses.
+        Raises ``AgentSQLError`` for more than one statement or a result too large to keep,
+        ``BudgetExceeded`` past ``budget`` VM steps, ``DeadlineExceeded`` (a ``BudgetExceeded``) past
+        ``deadline_s`` seconds (None: no deadline, for gold queries), ``MemoryBudgetExceeded`` past
+        the memory bound, ``NonDeterministicSQL`` with ``deterministic`` for SQL whose result could
+        change with the clock, the zone or the run (:func:`sqlgym.db.guards.nondeterministic_reason`
+        plus the authorizer), and ``apsw.Error`` for anything SQLite or the sandbox refuses.
         """
         n = statement_count(sql)
         if n != 1:
-            raise ValueError(f"send exactly one SQL statement, not {n}")
+            raise AgentSQLError(f"send exactly one SQL statement, not {n}")
+        if deterministic:
+            why = guards.nondeterministic_reason(sql)
+            if why:
+                raise NonDeterministicSQL(why)
 
         def go():
-            cur = self.conn.execute(sql)
+            cur = self.conn.execute(sql, prepare_flags=self.sandbox.prepare_flags)
             try:
                 names = [d[0] for d in cur.get_description()]
             except apsw.ExecutionCompleteError:
                 names = []
-            kept, total = [], 0
-            for row in cur:
-                total += 1
-                if len(kept) < max_rows:
-                    kept.append(row)
+            kept, total = keep_rows(cur, max_rows)
             return names, kept, total
 
-        return self.sandbox.run("read", budget, go)
+        return self.sandbox.run("read", budget, go, deadline_s=deadline_s, deterministic=deterministic)
 
     def close(self) -> None:
         self.conn.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,9 @@ from sqlgym.scenarios.spec import fingerprint
 from sqlgym.scenarios.spec import Scenario
 from sqlgym.types import IndexSpec, Measurement
 
-MAX_SCENARIOS = 48  # snapshots are a few MB each
+# Scenarios whose snapshot, cost cache and reference a process keeps (a few MB each); a trainer that
+# cycles through more scenarios than this rebuilds them and loses their cost caches.
+MAX_SCENARIOS = int(os.environ.get("SQLGYM_MAX_SCENARIOS", "48"))
 
 
 @dataclass

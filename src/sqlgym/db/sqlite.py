@@ -14,7 +14,7 @@ from typing import Any
 import apsw
 import numpy as np
 
-from sqlgym.db.sandbox import Sandbox
+from sqlgym.db.sandbox import Sandbox, keep_rows
 from sqlgym.scenarios.datagen import generate_column
 from sqlgym.scenarios.spec import Scenario, TableSpec
 from sqlgym.sqltext import quote
@@ -36,12 +36,15 @@ class Snapshot:
     table_bytes: int
 
 
-def _create_table_sql(t: TableSpec) -> str:
+def _create_table_sql(t: TableSpec, rowid_key: bool = True) -> str:
+    """CREATE TABLE for a spec. ``rowid_key=False`` (second instances) declares an INTEGER PRIMARY KEY
+    as ``PRIMARY KEY DESC``, which SQLite does not make the rowid: the key keeps its values and stays
+    a primary key (with its own index), but rows are stored in the order they were inserted."""
     cols = []
     for c in t.columns:
         col = f"{quote(c.name)} {c.type}"
         if c.primary_key:
-            col += " PRIMARY KEY"
+            col += " PRIMARY KEY" if rowid_key or c.type.strip().upper() != "INTEGER" else " PRIMARY KEY DESC"
         if c.references:
             rt, _, rc = c.references.partition(".")
             col += f" REFERENCES {quote(rt)}({quote(rc)})"
@@ -98,7 +101,7 @@ def _draw_bindings(rng, scenario: Scenario, data: dict, count: int) -> dict[str,
     return out
 
 
-def _load(conn: apsw.Connection, scenario: Scenario, data: dict, fraction: float = 1.0) -> None:
+def _load(conn: apsw.Connection, scenario: Scenario, data: dict, fraction: float = 1.0, rowid_keys: bool = True) -> None:
     """Tables, rows (a leading ``fraction`` of each table), then the scenario's indexes, then ANALYZE.
 
     Indexes are built after the data, packed as CREATE INDEX packs them, so an index the agent drops
@@ -108,7 +111,7 @@ def _load(conn: apsw.Connection, scenario: Scenario, data: dict, fraction: float
     # pages) depend on what the database holds, never on what was created and dropped before.
     conn.execute("PRAGMA auto_vacuum = FULL")
     for t in scenario.schema:
-        conn.execute(_create_table_sql(t))
+        conn.execute(_create_table_sql(t, rowid_keys))
     with conn:
         for t in scenario.schema:
             hi = max(1, int(t.rows * fraction))
@@ -120,10 +123,10 @@ def _load(conn: apsw.Connection, scenario: Scenario, data: dict, fraction: float
     conn.execute("ANALYZE")
 
 
-def _stale_statistics(conn: apsw.Connection, scenario: Scenario, data: dict) -> None:
+def _stale_statistics(conn: apsw.Connection, scenario: Scenario, data: dict, rowid_keys: bool = True) -> None:
     """Replace the statistics with those ANALYZE gave when only a fraction of the rows existed."""
     early = apsw.Connection(":memory:")
-    _load(early, scenario, data, scenario.statistics.analyzed_fraction)
+    _load(early, scenario, data, scenario.statistics.analyzed_fraction, rowid_keys)
     with conn:
         for stat in ("sqlite_stat1", "sqlite_stat4"):
             rows = list(early.execute(f"SELECT * FROM {stat}"))
@@ -135,7 +138,15 @@ def _stale_statistics(conn: apsw.Connection, scenario: Scenario, data: dict) -> 
 
 
 def build_snapshot(scenario: Scenario, instance: int = 0) -> Snapshot:
-    """Generate the data (seeded by the scenario's seed and ``instance``), load it, snapshot it."""
+    """Generate the data (seeded by the scenario's seed and ``instance``), load it, snapshot it.
+
+    Instance 0 is the scenario's database. Every other instance differs from it in everything a
+    correct rewrite must not depend on: other data (another seed), and rows stored in another
+    physical order: each table's rows are inserted in a permutation drawn from the seed, and an
+    INTEGER PRIMARY KEY is declared so that it is not the rowid (see ``_create_table_sql``), so
+    rowids, scan order and the order of index entries with equal keys all differ. Values, primary
+    keys included, are kept as generated. Second instances are only ever compared, never measured.
+    """
     rng = np.random.default_rng([scenario.seed, instance])
     data: dict[str, dict[str, list]] = {}
     rows: dict[str, int] = {}
@@ -144,10 +155,15 @@ def build_snapshot(scenario: Scenario, instance: int = 0) -> Snapshot:
         for c in t.columns:
             cols[c.name] = generate_column(rng, t.rows, dict(c.gen), {"columns": cols, "rows": rows})
         data[t.name], rows[t.name] = cols, t.rows
+    if instance:
+        prng = np.random.default_rng([scenario.seed, instance, 2])
+        for t in scenario.schema:
+            order = prng.permutation(t.rows).tolist()
+            data[t.name] = {name: [col[i] for i in order] for name, col in data[t.name].items()}
     conn = apsw.Connection(":memory:")
-    _load(conn, scenario, data)
+    _load(conn, scenario, data, rowid_keys=instance == 0)
     if scenario.statistics.policy == "stale":
-        _stale_statistics(conn, scenario, data)
+        _stale_statistics(conn, scenario, data, rowid_keys=instance == 0)
     marks = ",".join("?" * len(rows))
     (table_bytes,) = conn.execute(f"SELECT SUM(pgsize) FROM dbstat WHERE name IN ({marks})", tuple(rows)).fetchone()
     brng = np.random.default_rng([scenario.seed, instance, 1])
@@ -164,7 +180,9 @@ class Database:
     def __init__(self, snapshot: Snapshot, scenario: Scenario):
         self.snapshot = snapshot
         self.scenario = scenario
-        self.conn = apsw.Connection(":memory:")
+        # No statement cache: a cached statement run after DDL is re-prepared inside its first step, and
+        # the failed start counts as VM steps, so a cost would depend on what ran before (history).
+        self.conn = apsw.Connection(":memory:", statementcachesize=0)
         self.sandbox = Sandbox(self.conn)
         self._profile: dict | None = None
         self.conn.trace_v2(apsw.SQLITE_TRACE_PROFILE, self._on_profile)
@@ -237,43 +255,58 @@ class Database:
         self._stats[table] = ("analyzed", self._index_keys(table))
 
     # -- running SQL -------------------------------------------------------------------------------
-    def query(self, sql: str, params: Binding | Sequence = (), *, budget: int, max_rows: int | None = None,
-              mode: str = "read") -> tuple[list[str], list[tuple], int]:
-        """Run one statement under the sandbox: (column names, first ``max_rows`` rows, total rows)."""
+    def query(self, sql: str, params: Binding | Sequence = (), *, budget: int | None, max_rows: int | None = None,
+              mode: str = "read", deadline_s: float | None = None,
+              deterministic: bool = False) -> tuple[list[str], list[tuple], int]:
+        """Run one statement under the sandbox: (column names, first ``max_rows`` rows, total rows).
+
+        ``deadline_s`` bounds its wall time (``DeadlineExceeded``); ``deterministic`` denies
+        non-deterministic functions (``NonDeterministicSQL``). Rows kept are capped in cells and bytes
+        (``MemoryBudgetExceeded``).
+        """
 
         def go():
-            cur = self.conn.execute(sql, params)
+            cur = self.conn.execute(sql, params, prepare_flags=self.sandbox.prepare_flags)
             names = _column_names(cur)
-            kept, total = [], 0
-            for row in cur:
-                total += 1
-                if max_rows is None or len(kept) < max_rows:
-                    kept.append(row)
+            kept, total = keep_rows(cur, max_rows)
             return names, kept, total
 
-        return self.sandbox.run(mode, budget, go)
+        return self.sandbox.run(mode, budget, go, deadline_s=deadline_s, deterministic=deterministic)
 
-    def measure(self, sql: str, params: Binding, *, dml: bool, budget: int) -> QueryCost:
-        """SQLite's counters for one execution; DML runs inside a savepoint that is rolled back."""
+    def measure(self, sql: str, params: Binding, *, dml: bool, budget: int, deadline_s: float | None = None) -> QueryCost:
+        """SQLite's counters for one execution; DML runs inside a savepoint that is rolled back.
+
+        Measured SQL must be deterministic (the sandbox's deterministic flavour: a cost must not differ
+        between runs) and is prepared fresh, never taken from the statement cache. ``deadline_s`` (default none) is for agent SQL only: a wall-time stop must end
+        as an invalid action, never as a cost.
+        """
         status = self.conn.status
-        status(apsw.SQLITE_DBSTATUS_CACHE_HIT, True)
-        status(apsw.SQLITE_DBSTATUS_CACHE_MISS, True)
-        self._profile = None
 
         def go():
+            # reset here, inside the run: starting it may execute a statement (temp_store) of its own
+            status(apsw.SQLITE_DBSTATUS_CACHE_HIT, True)
+            status(apsw.SQLITE_DBSTATUS_CACHE_MISS, True)
+            self._profile = None
+            flags = self.sandbox.prepare_flags
             if dml:
-                self.conn.execute("SAVEPOINT sqlgym_measure")
+                self.conn.execute("SAVEPOINT sqlgym_measure", prepare_flags=flags)
             try:
-                for _ in self.conn.execute(sql, params):
+                # prepared fresh (cost model v2): a cached statement that DDL expired is re-prepared
+                # inside its first step, and a cost must not depend on what ran before
+                for _ in self.conn.execute(sql, params, prepare_flags=flags, can_cache=False):
                     pass
                 pages = status(apsw.SQLITE_DBSTATUS_CACHE_HIT)[0] + status(apsw.SQLITE_DBSTATUS_CACHE_MISS)[0]
                 return pages, self._profile or {}
             finally:
+                # the rollback must never be stopped; an interrupted or out-of-memory DML statement
+                # has rolled the whole transaction back already (savepoint included)
                 if dml:
-                    self.conn.execute("ROLLBACK TO sqlgym_measure")
-                    self.conn.execute("RELEASE sqlgym_measure")
+                    self.sandbox.disarm()
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK TO sqlgym_measure", prepare_flags=flags)
+                        self.conn.execute("RELEASE sqlgym_measure", prepare_flags=flags)
 
-        pages, prof = self.sandbox.run("write" if dml else "read", budget, go)
+        pages, prof = self.sandbox.run("write" if dml else "read", budget, go, deadline_s=deadline_s, deterministic=True)
         return QueryCost(
             vm_steps=int(prof.get("SQLITE_STMTSTATUS_VM_STEP", 0)),
             page_reads=int(pages),

@@ -160,7 +160,10 @@ class SQLIndexDiscreteEnv(gym.Env):
         return obs, self._with_mask(info)
 
     def step(self, action):
-        a = int(action)
+        try:
+            a = int(action)
+        except (TypeError, ValueError, OverflowError):  # not an action at all: the inner env's invalid action
+            a = -1
         obs_text, reward, terminated, truncated, info = self.inner.step(self._as_json(a))
         obs = self._observe()
         info = self._with_mask(info)

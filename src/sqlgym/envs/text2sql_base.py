@@ -19,7 +19,8 @@ from gymnasium import spaces
 from sqlgym.db.datasets import Dataset, load_dataset
 from sqlgym.db.readonly import ReadOnlyDatabase
 from sqlgym.db.results import Result, execution_match, row_f1
-from sqlgym.db.sandbox import BudgetExceeded
+from sqlgym.db.guards import nondeterministic_reason
+from sqlgym.db.sandbox import BudgetExceeded, DeadlineExceeded
 from sqlgym.envs.actions import TEXT2SQL_ACTIONS, InvalidAction
 from sqlgym.envs.text import CHARSET, MAX_ACTION, MAX_OBS, clean
 from sqlgym.errors import ConfigError, SqlgymError, unknown_name
@@ -185,14 +186,19 @@ class Text2SQLBase(gym.Env):
         key = (self.dataset.name or str(id(self.dataset)), q.id)
         if key not in _GOLD:
             assert q.sql is not None, "only answerable questions have a gold result"
-            cols, rows, _ = self.db.run(q.sql, budget=STEP_BUDGET, max_rows=COMPARE_ROWS)
+            cols, rows, _ = self.db.run(q.sql, budget=STEP_BUDGET, max_rows=COMPARE_ROWS, deadline_s=None)
             _GOLD[key] = Result.of(len(cols), rows)
         return _GOLD[key]
 
     def _answer(self, sql: str) -> tuple[str, dict[str, Any]]:
         """Run an answer and compare it with the gold; errors and overruns are wrong, never crashes."""
+        why = nondeterministic_reason(sql)
+        if why:  # an answer must mean one thing: the same result in every run
+            return f"Answer submitted; it is not deterministic ({why}), which is wrong.", {"ran": False}
         try:
-            cols, rows, total = self.db.run(sql, budget=STEP_BUDGET, max_rows=COMPARE_ROWS)
+            cols, rows, total = self.db.run(sql, budget=STEP_BUDGET, max_rows=COMPARE_ROWS, deterministic=True)
+        except DeadlineExceeded as e:  # wall time makes an action invalid; it never decides right or wrong
+            raise InvalidAction(f"the answer ran out of time ({e}); nothing was submitted") from None
         except (apsw.Error, BudgetExceeded, SqlgymError, ValueError) as e:
             return f"Answer submitted; it failed: {error_text(e)}", {"ran": False}
         if total > COMPARE_ROWS:

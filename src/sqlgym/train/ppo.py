@@ -181,6 +181,7 @@ def train_ppo(cfg: PPOConfig) -> dict[str, Any]:
     except ImportError:
         raise ConfigError("python -m sqlgym.train ppo needs the rl extra: pip install 'sqlgym-rl[rl]'") from None
     import sqlgym
+    from sqlgym.db import runtime
     from sqlgym.eval import harness
     from sqlgym.integrations.sb3 import make_vec_env
 
@@ -188,6 +189,9 @@ def train_ppo(cfg: PPOConfig) -> dict[str, Any]:
     out = cfg.output_dir
     os.makedirs(out, exist_ok=True)
     torch.set_num_threads(1)  # small MLPs: threads cost more than they give, and envs want the cores
+    # every env process keeps all its scenarios (snapshot, cost cache): the pool is cycled, not streamed
+    os.environ["SQLGYM_MAX_SCENARIOS"] = str(max(48, cfg.scenarios + cfg.eval_episodes))
+    runtime.MAX_SCENARIOS = int(os.environ["SQLGYM_MAX_SCENARIOS"])
     train_ids = sqlgym.list_scenarios(ENV_ID, cfg.split, cfg.scenarios)
     val_ids = sqlgym.list_scenarios(ENV_ID, cfg.eval_split, cfg.eval_episodes)
     venv = make_vec_env(split=cfg.split, n=cfg.scenarios, num_envs=cfg.num_envs, subprocess=cfg.num_envs > 1,
