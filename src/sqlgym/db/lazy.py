@@ -41,8 +41,8 @@ class LazyDatabase(Database):
             self._phys = dict(self.indexes)
             self._synced = True
             return
-        self.indexes = {ix.name: ix for ix in self.scenario.indexes}  # type: ignore[misc]
-        self.origin = {ix.name: "scenario" for ix in self.scenario.indexes}
+        self.indexes = dict(self.scenario.named_indexes)
+        self.origin = {name: "scenario" for name in self.indexes}
         self._stats = {t.name: ("analyzed", self._index_keys(t.name)) for t in self.scenario.schema}
         self._synced = list(self._phys.items()) == list(self.indexes.items())
 
@@ -81,7 +81,7 @@ class LazyDatabase(Database):
             return
         want = list(self.indexes.items())
         have = list(self._phys.items())
-        initial = [(ix.name, ix) for ix in self.scenario.indexes]
+        initial = list(self.scenario.named_indexes.items())
         keep = _common_prefix(have, want)
         from_image = _common_prefix(initial, want)
         admin = self.sandbox.run
@@ -105,15 +105,15 @@ class LazyDatabase(Database):
             self.sync()
         return super().index_bytes(name)
 
-    def query(self, *args, **kwargs):  # type: ignore[override]
+    def query(self, *args, **kwargs):
         self.sync()
         return super().query(*args, **kwargs)
 
-    def measure(self, *args, **kwargs):  # type: ignore[override]
+    def measure(self, *args, **kwargs):
         self.sync()
         return super().measure(*args, **kwargs)
 
-    def explain(self, *args, **kwargs):  # type: ignore[override]
+    def explain(self, *args, **kwargs):
         self.sync()
         return super().explain(*args, **kwargs)
 

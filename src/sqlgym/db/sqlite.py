@@ -165,7 +165,7 @@ def build_snapshot(scenario: Scenario, instance: int = 0) -> Snapshot:
     if scenario.statistics.policy == "stale":
         _stale_statistics(conn, scenario, data, rowid_keys=instance == 0)
     marks = ",".join("?" * len(rows))
-    (table_bytes,) = conn.execute(f"SELECT SUM(pgsize) FROM dbstat WHERE name IN ({marks})", tuple(rows)).fetchone()
+    table_bytes: Any = conn.execute(f"SELECT SUM(pgsize) FROM dbstat WHERE name IN ({marks})", tuple(rows)).fetchall()[0][0]
     brng = np.random.default_rng([scenario.seed, instance, 1])
     visible = _draw_bindings(brng, scenario, data, scenario.visible_bindings)
     hidden = _draw_bindings(brng, scenario, data, scenario.hidden_bindings)
@@ -195,8 +195,8 @@ class Database:
         self.sandbox.run("restore", None, self.conn.deserialize, "main", self.snapshot.image)
         # load the schema and statistics now, so the first measured statement does not pay for it
         self.sandbox.run("admin", None, lambda: self.conn.execute("SELECT COUNT(*) FROM sqlite_schema").fetchall())
-        self.indexes: dict[str, IndexSpec] = {ix.name: ix for ix in self.scenario.indexes}
-        self.origin: dict[str, str] = {ix.name: "scenario" for ix in self.scenario.indexes}
+        self.indexes: dict[str, IndexSpec] = dict(self.scenario.named_indexes)
+        self.origin: dict[str, str] = {name: "scenario" for name in self.indexes}
         # What the planner's statistics for each table are: ("analyzed", index keys at the last ANALYZE)
         # or, for stale statistics, ("build", the build-time indexes whose stale rows still exist).
         stale = self.scenario.statistics.policy == "stale"

@@ -108,6 +108,11 @@ class Scenario:
         """Query id -> SQL text."""
         return {q.id: q.sql for q in self.workload}
 
+    @property
+    def named_indexes(self) -> dict[str, IndexSpec]:
+        """The scenario's own indexes by name, in order (validation makes every one named)."""
+        return {str(ix.name): ix for ix in self.indexes}
+
     def table(self, name: str) -> TableSpec:
         for t in self.schema:
             if t.name == name:
