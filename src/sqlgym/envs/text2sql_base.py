@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from dataclasses import dataclass, field
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -26,6 +27,7 @@ from sqlgym.envs.text import CHARSET, MAX_ACTION, MAX_OBS, clean
 from sqlgym.errors import ConfigError, SqlgymError, unknown_name
 from sqlgym.rewards.text2sql import text2sql_reward
 from sqlgym.scenarios.text2sql import SPLITS
+from sqlgym.scenarios.text2sql.question import Question
 from sqlgym.types import AnswerTransition
 
 STEP_BUDGET = 5_000_000  # VM steps for any one statement, gold or agent (about 0.1 s at most)
@@ -42,6 +44,18 @@ ACTION_HELP = TEXT2SQL_ACTIONS.help_line()
 AGENT_ERRORS = (apsw.Error, BudgetExceeded, SqlgymError, RecursionError, ValueError, TypeError, OverflowError)
 
 _GOLD: dict[tuple[str, str], Result] = {}  # (dataset, question id) -> gold result; databases never change
+
+
+@dataclass
+class Text2SQLEpisode:
+    """Everything one episode changes, in one place (the read-only database never changes)."""
+
+    question: Question
+    db: ReadOnlyDatabase
+    steps: int = 0
+    clarified: bool = False  # asked for clarification at least once
+    seen: set[str] = field(default_factory=set)  # actions taken (for the repeat penalty)
+    done: bool = False
 
 
 class Text2SQLBase(gym.Env):
@@ -79,8 +93,24 @@ class Text2SQLBase(gym.Env):
         self.observation_space = spaces.Text(max_length=MAX_OBS, min_length=1, charset=CHARSET)
         self.action_space = spaces.Text(max_length=MAX_ACTION, min_length=1, charset=CHARSET)
         self._open: OrderedDict[str, ReadOnlyDatabase] = OrderedDict()
-        self._done = True
+        self._ep: Text2SQLEpisode | None = None
         self._last_obs = ""
+
+    @property
+    def ep(self) -> Text2SQLEpisode:
+        """The current episode's state (after ``reset``)."""
+        if self._ep is None:
+            raise gym.error.ResetNeeded("call reset() first")
+        return self._ep
+
+    @property
+    def question(self) -> Question:
+        """The question this episode asks."""
+        return self.ep.question
+
+    @property
+    def db(self) -> ReadOnlyDatabase:
+        return self.ep.db
 
     # -- episode ---------------------------------------------------------------------------------
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None):
@@ -92,30 +122,28 @@ class Text2SQLBase(gym.Env):
             q = self._pool[0]
         else:
             q = self._pool[int(self.np_random.integers(len(self._pool)))]
-        self.question = q
-        self.db = self._database(q.db_id)
-        self.steps = 0
-        self.clarified = False
-        self._seen: set[str] = set()
-        self._done = False
+        self._ep = Text2SQLEpisode(q, self._database(q.db_id))
         self._last_obs = clean(self._intro())
         return self._last_obs, self._info(valid=True, error=None, parts={})
 
     def step(self, action):
-        if self._done:
+        if self._ep is None:
+            obs = "Error: call reset() first."
+            return obs, 0.0, True, False, {"action_valid": False, "error": obs}
+        if self._ep.done:
             obs = "Error: the episode is over; call reset()."
             return obs, 0.0, True, False, self._info(valid=False, error=obs, parts={})
-        self.steps += 1
+        self.ep.steps += 1
         key = _action_key(action)
-        repeated = key in self._seen
-        self._seen.add(key)
+        repeated = key in self.ep.seen
+        self.ep.seen.add(key)
         first_clarify = False
         outcome: dict[str, Any] = {}
         act = None
         try:
             act = self._parse(action)
             if act.type == "clarify":
-                first_clarify = not self.clarified
+                first_clarify = not self.ep.clarified
             obs, outcome = self._dispatch(act)
             error = None
         except InvalidAction as e:
@@ -126,17 +154,17 @@ class Text2SQLBase(gym.Env):
             error = f"the action failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".rstrip(": ")
             obs = f"Error: {error}"
         terminated = act is not None and error is None and act.type in ("answer", "abstain") or outcome.get("end", False)
-        truncated = not terminated and self.steps >= self.max_steps
+        truncated = not terminated and self.ep.steps >= self.max_steps
         correct = terminated and self._judge(act, outcome)
         tr = AnswerTransition(
-            action_type=act.type if act else "", valid=error is None, step=self.steps,
+            action_type=act.type if act else "", valid=error is None, step=self.ep.steps,
             terminal=terminated or truncated, kind=self.question.kind, correct=correct,
             ran=outcome.get("ran", False), row_f1=outcome.get("row_f1", 0.0), repeated=repeated,
             first_clarify=first_clarify,
         )
         reward, parts = self.reward_fn(tr)
         if terminated or truncated:
-            self._done = True
+            self.ep.done = True
             obs += "\nThe episode is over." if terminated else f"\nOut of steps ({self.max_steps}); the episode is over."
         self._last_obs = clean(obs)
         info = self._info(valid=error is None, error=error, parts=parts)
@@ -147,7 +175,7 @@ class Text2SQLBase(gym.Env):
 
     def render(self):
         if self.render_mode == "ansi":
-            return f"[{self.question.id} step {self.steps}/{self.max_steps}]\n{self._last_obs}\n"
+            return f"[{self.question.id} step {self.ep.steps}/{self.max_steps}]\n{self._last_obs}\n"
         return None
 
     def close(self):
@@ -171,7 +199,7 @@ class Text2SQLBase(gym.Env):
     def _info(self, *, valid: bool, error: str | None, parts: dict) -> dict[str, Any]:
         q = self.question
         return {"db_id": q.db_id, "question_id": q.id, "difficulty": q.difficulty, "kind": q.kind,
-                "step": self.steps, "action_valid": valid, "error": error, "reward_parts": dict(parts)}
+                "step": self.ep.steps, "action_valid": valid, "error": error, "reward_parts": dict(parts)}
 
     def _question_text(self) -> str:
         q = self.question
@@ -220,10 +248,10 @@ class Text2SQLBase(gym.Env):
             return act.type == "abstain"
         if act.type != "answer" or not outcome.get("match", False):
             return False
-        return kind == "answerable" or self.clarified
+        return kind == "answerable" or self.ep.clarified
 
     def _clarify(self) -> str:
-        self.clarified = True
+        self.ep.clarified = True
         q = self.question
         return q.clarification if q.kind == "clarification" and q.clarification else NO_CLARIFICATION
 
