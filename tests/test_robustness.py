@@ -113,3 +113,29 @@ def test_rewrites_with_random_or_the_clock_are_refused_and_rewards_repeat_in_ano
     code = "import json; from tests.test_robustness import _episode_with_rewrites as f; print(json.dumps(f()))"
     there = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
     assert here == there
+
+
+GUARD_CASES = [  # (sql, refused?, why)
+    ("SELECT name FROM stores WHERE id NOT IN (SELECT o.store_id FROM orders o "
+     "WHERE strftime('%Y', o.order_date) = '2024')", False, "a base table's column inside a subquery is stored data"),
+    ("SELECT date(order_date) FROM orders", False, "a stored date"),
+    ("SELECT date(o.order_date) FROM orders o JOIN (SELECT 1 AS k) s ON 1", False, "qualified by a base table"),
+    ("WITH t(x) AS (SELECT 'now') SELECT date(x) FROM t", True, "a CTE can compute 'now'"),
+    ("SELECT date(t.x) FROM (SELECT 'now' AS x) t", True, "a subquery in FROM can compute 'now'"),
+    ("SELECT date(k) FROM orders o JOIN (SELECT 'now' AS k) s ON 1", True, "a bare name may be the subquery's"),
+    ("SELECT date('now')", True, "the clock"),
+]
+
+
+@pytest.mark.parametrize("sql, refused, why", GUARD_CASES, ids=[c[2] for c in GUARD_CASES])
+def test_nondeterminism_guard(sql, refused, why):
+    from sqlgym.db.guards import nondeterministic_reason
+
+    assert (nondeterministic_reason(sql) is not None) == refused, why
+
+
+def test_the_gold_policy_is_right_on_every_test_question():
+    from sqlgym.eval import harness
+
+    res = harness.run("gold", "test", env_id="Text2SQL-v0")
+    assert res["summary"]["ex"] == 1.0, [r["scenario"] for r in res["records"] if not r["final"]["correct"]]

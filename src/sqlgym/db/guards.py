@@ -120,7 +120,7 @@ def _unsafe_arg(node: Any, state: dict) -> str | None:
         ident = node.args.get("this")
         if isinstance(ident, exp.Identifier) and ident.quoted and str(ident.this).strip().lower() in _WORDS:
             return f'"{ident.this}"'  # SQLite reads a double-quoted name that is no column as a string
-        state["columns"] = True
+        state.setdefault("columns", []).append(str(node.table or "").lower())  # its qualifier ("" if none)
         return None
     if isinstance(node, _SAFE_WRAPPERS):
         return _unsafe_arg(node.this, state)
@@ -162,6 +162,18 @@ def _date_reason(node: Any, name: str, state: dict) -> str | None:
     return None
 
 
+def _derived_sources(tree: exp.Expression) -> set[str]:
+    """Names under which computed rows can be read: CTEs, and aliased subqueries or VALUES in a FROM or JOIN."""
+    names = {str(c.alias_or_name).lower() for c in tree.find_all(exp.CTE)}
+    for node in tree.find_all(exp.Subquery, exp.Values):
+        alias = node.alias_or_name if isinstance(node, exp.Subquery) else node.alias
+        if alias:
+            names.add(str(alias).lower())
+        elif isinstance(node.parent, (exp.From, exp.Join)):
+            names.add("(unnamed)")
+    return names
+
+
 def nondeterministic_reason(sql: str) -> str | None:
     """Why ``sql`` might return different rows on another run or machine with the same data, or None.
 
@@ -174,7 +186,7 @@ def nondeterministic_reason(sql: str) -> str | None:
     except (SqlglotError, RecursionError, ValueError):
         return _lexical_reason(sql)
     for tree in trees:
-        derived = any(True for _ in tree.find_all(exp.CTE, exp.Values, exp.Subquery))
+        derived = _derived_sources(tree)
         for node in tree.walk():
             if not isinstance(node, exp.Func):
                 continue
@@ -188,7 +200,9 @@ def nondeterministic_reason(sql: str) -> str | None:
                 why = _date_reason(node, name, state)
                 if why:
                     return why
-                if state.get("columns") and derived:
+                # a column of a base table holds stored data; one of a CTE, a subquery or VALUES in FROM
+                # may have been computed ('now'): a qualifier names its source, a bare name might be either
+                if derived and any(q in derived or not q for q in state.get("columns", [])):
                     return f"{name}() over a column of a CTE or subquery, which might hold 'now'"
     return None
 
