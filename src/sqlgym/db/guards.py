@@ -162,7 +162,7 @@ def _date_reason(node: Any, name: str, state: dict) -> str | None:
     return None
 
 
-def _derived_sources(tree: exp.Expression) -> set[str]:
+def _derived_sources(tree: Any) -> set[str]:
     """Names under which computed rows can be read: CTEs, and aliased subqueries or VALUES in a FROM or JOIN."""
     names = {str(c.alias_or_name).lower() for c in tree.find_all(exp.CTE)}
     for node in tree.find_all(exp.Subquery, exp.Values):
