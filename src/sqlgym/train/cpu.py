@@ -47,4 +47,4 @@ def patch_trl_for_cpu() -> None:
 
     if getattr(tu, "_ChunkedLogProbFunction", None) is not TorchChunkedLogProb:
         # monkeypatch: a plain-torch stand-in, duck-typed to the Triton autograd Function's ``apply``
-        tu._ChunkedLogProbFunction = TorchChunkedLogProb  # type: ignore[misc, assignment]
+        tu._ChunkedLogProbFunction = TorchChunkedLogProb
