@@ -14,11 +14,24 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import apsw
+
 from sqlgym.errors import SqlgymError
 
 
 class InvalidAction(SqlgymError):
     """Raised inside an env for bad agent input; the env turns it into an observation."""
+
+
+# What agent input can make SQLite or sqlglot raise inside an action: an observation, never an exception.
+# (SqlgymError covers the sandbox's AgentSQLError family: step budget, deadline, memory, non-determinism.)
+AGENT_ERRORS = (apsw.Error, SqlgymError, RecursionError, ValueError, TypeError, OverflowError)
+
+
+def failure_text(e: BaseException) -> str:
+    """The error text an agent sees when its action made SQLite or sqlglot fail."""
+    first = str(e).splitlines()[0] if str(e) else ""
+    return f"the action failed: {type(e).__name__}: {first}".rstrip(": ")
 
 
 @dataclass(frozen=True)

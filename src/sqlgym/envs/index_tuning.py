@@ -18,13 +18,12 @@ from sqlgym.db.equivalence import check_rewrite
 from sqlgym.db.lazy import LazyDatabase
 from sqlgym.db.plans import partial_where
 from sqlgym.db.runtime import Runtime, runtime_for
-from sqlgym.db.sandbox import BudgetExceeded
 from sqlgym.db.sqlite import Database
 from sqlgym.db.validate import check_scenario_sql
-from sqlgym.envs.actions import INDEX_ACTIONS, Action, InvalidAction
+from sqlgym.envs.actions import AGENT_ERRORS, INDEX_ACTIONS, Action, InvalidAction, failure_text
 from sqlgym.envs.text import CHARSET, MAX_ACTION, MAX_OBS, clean, num, size
 from sqlgym.envs.text import table as text_table
-from sqlgym.errors import ConfigError, SqlgymError, unknown_name
+from sqlgym.errors import ConfigError, unknown_name
 from sqlgym.rewards.index import REWARDS, gap_closed, performance
 from sqlgym.scenarios.catalog import list_scenarios, load_scenario
 from sqlgym.scenarios.spec import QuerySpec, Scenario
@@ -32,8 +31,6 @@ from sqlgym.types import IndexSpec, Measurement, Transition
 
 NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")  # used with fullmatch: "ix\n" is not a name
 ACTION_HELP = INDEX_ACTIONS.help_line()
-# What agent input can make SQLite or sqlglot raise inside an action: an observation, never an exception.
-AGENT_ERRORS = (apsw.Error, BudgetExceeded, SqlgymError, RecursionError, ValueError, TypeError, OverflowError)
 
 
 def _n(k: int, one: str, many: str) -> str:
@@ -204,7 +201,7 @@ class SQLIndexEnv(gym.Env):
         except InvalidAction as e:
             error = str(e)
         except AGENT_ERRORS as e:  # the one boundary: nothing the agent sends escapes step()
-            error = f"the action failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".rstrip(": ")
+            error = failure_text(e)
         if error is not None:
             obs = f"Error: {error}"
         terminated = act is not None and error is None and act.type == "submit_report"

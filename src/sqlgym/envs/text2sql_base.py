@@ -22,7 +22,7 @@ from sqlgym.db.readonly import ReadOnlyDatabase
 from sqlgym.db.results import Result, execution_match, row_f1
 from sqlgym.db.guards import nondeterministic_reason
 from sqlgym.db.sandbox import BudgetExceeded, DeadlineExceeded
-from sqlgym.envs.actions import TEXT2SQL_ACTIONS, InvalidAction
+from sqlgym.envs.actions import AGENT_ERRORS, TEXT2SQL_ACTIONS, InvalidAction, failure_text
 from sqlgym.envs.text import CHARSET, MAX_ACTION, MAX_OBS, clean
 from sqlgym.errors import ConfigError, SqlgymError, unknown_name
 from sqlgym.rewards.text2sql import text2sql_reward
@@ -40,8 +40,6 @@ NO_CLARIFICATION = "No clarification is available: the question stands as asked.
 ACTIONS = TEXT2SQL_ACTIONS
 ACTION_HELP = TEXT2SQL_ACTIONS.help_line()
 
-# What agent input can make SQLite or sqlglot raise inside an action: an observation, never an exception.
-AGENT_ERRORS = (apsw.Error, BudgetExceeded, SqlgymError, RecursionError, ValueError, TypeError, OverflowError)
 
 _GOLD: dict[tuple[str, str], Result] = {}  # (dataset, question id) -> gold result; databases never change
 
@@ -151,7 +149,7 @@ class Text2SQLBase(gym.Env):
             obs = f"Error: {error}"
         except AGENT_ERRORS as e:  # the one boundary: nothing the agent sends escapes step()
             act, outcome = None, {}
-            error = f"the action failed: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}".rstrip(": ")
+            error = failure_text(e)
             obs = f"Error: {error}"
         terminated = act is not None and error is None and act.type in ("answer", "abstain") or outcome.get("end", False)
         truncated = not terminated and self.ep.steps >= self.max_steps
