@@ -137,3 +137,45 @@ def test_grpo_tools_mode(tiny, tmp_path):
     lora_b = [p for n, p in metrics["trainer"].model.named_parameters() if "lora_B" in n]
     assert any(p.abs().max() > 0 for p in lora_b)
     assert json.loads((tmp_path / "grpo" / "sqlgym_model.json").read_text())["mode"] == "tools"
+
+
+def test_grpo_cold_start_validates_and_times_each_step(tiny, tmp_path):
+    """From the untrained tiny model: an SFT warm-up, validation every step with the best adapter kept,
+    the format reward as its own logged part, and per-step timings."""
+    from sqlgym.train.grpo import train_grpo
+
+    model, tok = copy.deepcopy(tiny[0]), tiny[1]
+    cfg = config("grpo", tmp_path, max_steps=2, lora_r=0, learning_rate=1e-3, max_completion_length=48,
+                 sft_warmup=2, eval_every=1, val_episodes=1, eval_episodes=1)
+    metrics = train_grpo(cfg, model, tok)
+    out = tmp_path / "grpo"
+    saved = json.loads((out / "metrics.json").read_text())
+    assert [r["step"] for r in saved["validation"]] == [0, 1, 2]  # at the start, every step, the end
+    assert saved["best"]["step"] in (0, 1, 2) and (out / "best" / "config.json").exists()
+    assert (out / "learning_curve.png").exists() and saved["train_curve"]
+    assert saved["sft_warmup"]["steps"] == 2 and len(metrics["results"]) == 3  # before, after warm-up, after
+    assert "SFT warm-up" in metrics["results"][1]["policy"]
+    grpo_steps = saved["step_seconds"][-2:]
+    assert all(r["generation_s"] > 0 and 0 < r["reward_s"] < r["seconds"] and r["threads"] >= 1 for r in grpo_steps)
+    history = [h for h in metrics["trainer"].state.log_history if "reward" in h]
+    assert all("rewards/sqlindex_format/mean" in h for h in history)
+    assert all(s["format"] <= 0 for s in metrics["scored_completions"])
+
+
+def test_format_reward_ladder_is_ordered_and_below_any_improvement():
+    from sqlgym.integrations.trl import plan_rewards
+
+    env_part, fmt = plan_rewards("SQLIndex-v0")
+    texts = ["I would add an index.",                                   # no JSON: -1
+             'Here: {"table": "customers"}',                            # JSON, no action: -0.75
+             '{"action_type": "list_tables", "payload": {}} and then', # an action, not one list: -0.5
+             '[{"action_type": "fly", "payload": {}}]',                # one list, every action invalid: -0.25
+             '[{"action_type": "list_tables", "payload": {}}]',         # a clean, valid plan: 0
+             '[{"action_type": "create_index", "payload": {"table": "customers", "columns": ["email"]}}]']
+    kw = dict(scenario=["easy/point_lookup"] * len(texts), seed=[0] * len(texts))
+    f = fmt([None] * len(texts), texts, **kw)
+    e = env_part([None] * len(texts), texts, **kw)
+    assert f == [-1.0, -0.75, -0.5, -0.25, 0.0, 0.0]
+    totals = [a + b for a, b in zip(e, f)]
+    assert totals == sorted(totals) and e[0] == e[1] == 0.0
+    assert totals[-1] > 0.5 > 0 >= max(totals[:-1])  # the real improvement beats every format rung

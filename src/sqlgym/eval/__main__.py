@@ -3,7 +3,7 @@
     python -m sqlgym.eval --env SQLIndex-v0 --policy greedy --split test --episodes 200 --seed 0 --out results.json
     python -m sqlgym.eval --policy noop,random,heuristic,greedy --split curated --plot curated.png
     python -m sqlgym.eval --env Text2SQL-v0 --policy gold,schema-heuristic,random --split test
-    python -m sqlgym.eval --compare a.json b.json
+    python -m sqlgym.eval --compare a.json b.json       # b - a per paired episode, with a 95% bootstrap CI
     python -m sqlgym.eval --validate results.json
 """
 
@@ -39,14 +39,21 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--adapter", help="a LoRA adapter directory for an hf:<model> policy")
     p.add_argument("--dataset", default="sqlgym",
                    help="Text2SQL: sqlgym (the shipped databases), spider:<dir> or bird:<dir> (a local copy)")
-    p.add_argument("--scenario", help="one scenario id instead of a split (run --episodes times, seeds differ)")
+    p.add_argument("--scenario", help="one scenario id instead of a split (run --episodes times, seeds differ): "
+                                      "a curated or generator:// id, sqlite:///abs/file.db?workload=/abs/queries.sql, "
+                                      "or benchmark://tpch?sf=0.01")
     p.add_argument("--episodes", type=int, default=None,
                    help="episodes (generated splits: the first N scenarios, default 200; curated: default one each)")
     p.add_argument("--seed", type=int, default=0, help="seed of episode 0; episode i uses seed+i")
     p.add_argument("--workers", type=int, default=1, help="worker processes (results do not depend on it)")
+    p.add_argument("--remote", metavar="URL",
+                   help="play the episodes on a python -m sqlgym.serve server of --env at URL (token: "
+                        "$SQLGYM_SERVE_TOKEN); the records are the ones this process would write")
     p.add_argument("--out", help="write results JSON here (several policies: one file, a list of runs)")
     p.add_argument("--plot", help="draw per-scenario bars of gap closed to this PNG")
-    p.add_argument("--compare", nargs="+", metavar="RESULTS", help="print saved results side by side")
+    p.add_argument("--compare", nargs="+", metavar="RESULTS",
+                   help="print saved results side by side, then each run against the first, paired by scenario and "
+                        "seed: the mean difference with its 95%% bootstrap CI (and, for EX, the discordant pairs)")
     p.add_argument("--validate", metavar="RESULTS", help="replay every record and check its rewards exactly")
     return p
 
@@ -55,11 +62,11 @@ def _run_one(policy: str, n: int, args, console: Console) -> dict:
     """One policy's run, with a progress bar on a terminal and plain lines on stderr otherwise (a log, a pipe)."""
     t0 = time.perf_counter()
     run = dict(split=args.split, episodes=args.episodes, seed=args.seed, workers=args.workers, env_id=args.env,
-               scenario=args.scenario, dataset=args.dataset, adapter=args.adapter)
+               scenario=args.scenario, dataset=args.dataset, adapter=args.adapter, remote=args.remote)
     if stdout_is_terminal():
         with Progress("[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True) as bar:
-            bar_task = bar.add_task(f"{policy} on {args.split}", total=n)
+            bar_task = bar.add_task(f"{policy} on {args.scenario or args.split}", total=n)
             res = harness.run(policy, progress=lambda k: bar.advance(bar_task, k), **run)
     else:
         if policy.startswith("hf:"):
@@ -95,6 +102,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.compare:
             runs = [r for path in args.compare for r in _runs(harness.load(path))]
             report.print_results(runs, "comparison", console)
+            if len(runs) > 1:
+                from sqlgym.eval import paired
+
+                console.print(paired.table([row for other in runs[1:] for row in paired.compare(runs[0], other)]))
             if args.plot:
                 report.plot(runs, args.plot)
             return 0
@@ -115,7 +126,7 @@ def main(argv: list[str] | None = None) -> int:
         with offline(not hub):  # the Hugging Face hub only for an hf:<org/name> policy
             for policy in policies:
                 results.append(_run_one(policy, n, args, console))
-        report.print_results(results, f"{args.env} on {args.split}", console)
+        report.print_results(results, f"{args.env} on {args.scenario or args.split}", console)
         if args.out:
             with open(args.out, "w") as f:
                 json.dump(results[0] if len(results) == 1 else results, f, indent=1)

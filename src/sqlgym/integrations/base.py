@@ -34,6 +34,8 @@ class Episode:
     actions: list[str] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)
     error: str | None = None  # why the output was not a clean plan (``steps == 0``: not a plan at all, penalised)
+    valid: list[bool] = field(default_factory=list)  # per step: the env accepted the action (``action_valid``)
+    planned: int = 0  # actions the plan itself held (the rest of ``steps`` is ``finish_action``)
 
 
 class EnvAdapter:
@@ -110,6 +112,7 @@ class EnvAdapter:
             _, r, terminated, truncated, info = env.step(text)
             ep.actions.append(text)
             ep.rewards.append(float(r))
+            ep.valid.append(bool(info.get("action_valid", True)))
             ep.info = info
             if terminated or truncated:
                 break
@@ -123,6 +126,7 @@ class EnvAdapter:
         if actions is None:
             return Episode(self.malformed_penalty, 0, error=note)
         ep = self.replay(scenario_id, seed, actions)
+        ep.planned = len(actions)
         ep.error = note  # None for a clean plan; says so when actions were salvaged from broken output
         return ep
 
@@ -167,6 +171,14 @@ def _tool_method(spec: ActionSpec) -> Callable[..., str]:
         doc += "\n\nArgs:\n" + "\n".join(f"    {f.name}: {f.help}" for f in spec.fields)
     method.__doc__ = doc + f"\n\nReturns:\n    {spec.returns}"
     return method
+
+
+def remote_kwargs(tools: Any) -> dict[str, Any]:
+    """``gym.make`` arguments that put a tools instance's env on its class's server (none: in this process)."""
+    remote = getattr(tools, "remote", None)
+    if remote is None:
+        return {}
+    return {"remote": remote, "token": getattr(tools, "remote_token", None)}
 
 
 def tool_names(cls: type) -> list[str]:

@@ -81,6 +81,25 @@ def parse_plan(text: str) -> tuple[list[Any] | None, str | None]:
     return None, "no JSON list of actions found"
 
 
+def has_json(text: str) -> bool:
+    """Whether any JSON object or list decodes somewhere in the text (the first rung of the format reward)."""
+    if not isinstance(text, str):
+        return False
+    decoder = json.JSONDecoder()
+    tries = 0
+    for i, ch in enumerate(text):
+        if ch in "[{":
+            tries += 1
+            try:
+                decoder.raw_decode(text, i)
+                return True
+            except (json.JSONDecodeError, RecursionError):
+                pass
+            if tries >= MAX_TRIES:
+                break
+    return False
+
+
 def _plain(action: Any) -> Any:
     """An ``action_type`` that is not a string (a list, an object) as its JSON text: the env rejects it as an
     unknown action either way, and ``parse_action`` would otherwise fail hashing it."""

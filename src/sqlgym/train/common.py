@@ -4,7 +4,7 @@ evaluation, and saving everything into ``--output-dir``."""
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlgym.train.config import TrainConfig
@@ -19,6 +19,11 @@ class Run:
     name: str  # the model as the user named it ("(given)" when passed in as an object)
     cuda: bool
     before: dict[str, Any] | None = None
+    governor: Any = None  # sqlgym.train.threads.ThreadGovernor (CPU), None on CUDA
+    steps: list[dict[str, Any]] = field(default_factory=list)  # per optimizer step: seconds, where they went
+    validation: list[dict[str, Any]] = field(default_factory=list)  # --eval-every: {step, score, ...}
+    best: dict[str, Any] = field(default_factory=dict)  # the best validation step: step, score, state
+    stages: list[dict[str, Any]] = field(default_factory=list)  # results after a stage (the SFT warm-up)
 
 
 def start(cfg: TrainConfig, model=None, tokenizer=None) -> Run:
@@ -35,11 +40,15 @@ def start(cfg: TrainConfig, model=None, tokenizer=None) -> Run:
     if cfg.mode == "tools" or cfg.chat_template:
         check_tool_template(tokenizer, cfg.chat_template)
     model, peft_config = with_lora(model, backend, cfg.lora_r, cfg.lora_alpha, seed=cfg.seed)
+    governor = None
     if not cuda:
         from sqlgym.train.cpu import patch_trl_for_cpu
+        from sqlgym.train.threads import ThreadGovernor
 
         patch_trl_for_cpu()
-    run = Run(model, tokenizer, peft_config, backend, name, cuda)
+        governor = ThreadGovernor(cfg.threads)
+        governor.start()
+    run = Run(model, tokenizer, peft_config, backend, name, cuda, governor=governor)
     run.before = evaluate(cfg, model, tokenizer, f"{name} before")
     return run
 
@@ -72,6 +81,24 @@ def _bf16(dtype: str, cuda: bool) -> bool:
     return torch.cuda.is_bf16_supported()
 
 
+def callbacks(cfg: TrainConfig, run: Run, trainer, validate: bool = True) -> None:
+    """Add the step timer (and, with ``--eval-every``, the validator) to a trainer."""
+    from sqlgym.train.callbacks import step_timer, validator
+
+    trainer.add_callback(step_timer(trainer, run.governor or _NoGovernor(), run.steps))
+    if validate and cfg.eval_every > 0:
+        trainer.add_callback(validator(cfg, run.tokenizer, run.validation, run.best))
+
+
+class _NoGovernor:
+    """CUDA: torch's threads are left as they are; the timer logs their number."""
+
+    def step(self) -> int:
+        import torch
+
+        return torch.get_num_threads()
+
+
 def evaluate(cfg: TrainConfig, model, tokenizer, label: str) -> dict[str, Any] | None:
     """The LLM policy on ``cfg.eval_split`` (same scenarios and seeds as ``python -m sqlgym.eval``)."""
     if cfg.eval_episodes <= 0:
@@ -95,14 +122,21 @@ def finish(cfg: TrainConfig, run: Run, trainer, train_seconds: float, setup_seco
     trainer.save_model(cfg.output_dir)
     run.tokenizer.save_pretrained(cfg.output_dir)
     write_model_card(cfg.output_dir, run.name, run.backend, cfg.mode, cfg.env)
-    label = f"{run.name} + {cfg.command.upper()}"
-    after = evaluate(cfg, trainer.model, run.tokenizer, label) if run.before is not None else None
     steps = trainer.state.global_step
+    label = f"{run.name} + {'SFT + ' if run.stages else ''}{cfg.command.upper()}"
+    if run.best and run.best["step"] != steps:  # score the step validation chose (saved in <out>/best)
+        from sqlgym.train.callbacks import load_trainable_state
+
+        load_trainable_state(trainer.model, run.best["state"])
+        label += f" (best on {cfg.val_split}: step {run.best['step']} of {steps})"
+    after = evaluate(cfg, trainer.model, run.tokenizer, label) if run.before is not None else None
     info = {"model": run.name, "backend": run.backend, "steps": steps, "train_seconds": train_seconds,
             "setup_seconds": setup_seconds, "steps_per_second": steps / train_seconds if train_seconds else None,
-            "before": _brief(run.before), "after": _brief(after), **extra}
+            "before": _brief(run.before), "stages": [_brief(r) for r in run.stages], "after": _brief(after),
+            "step_seconds": run.steps, "validation": run.validation,
+            "best": {k: v for k, v in run.best.items() if k != "state"} or None, **extra}
     metrics = write_outputs(cfg, trainer, info)
-    metrics["results"] = [r for r in (run.before, after) if r is not None]
+    metrics["results"] = [r for r in (run.before, *run.stages, after) if r is not None]
     metrics["trainer"] = trainer
     return metrics
 

@@ -83,6 +83,24 @@ class TrainConfig:
     max_tool_calls: int = setting(8, "tools mode: tool-calling rounds per episode", low=1)
     eval_split: str = setting("test", "held-out split for the before/after table")
     eval_episodes: int = setting(8, "episodes before and after training (0 skips)", low=0)
+    eval_every: int = setting(0, "validate every N optimizer steps on --val-split (and at the start and end), "
+                                 "keep the best adapter in <output-dir>/best and score that one after training "
+                                 "(0: no validation; the last step is scored)", low=0)
+    val_split: str = setting("validation", "split validated on during training (--eval-every)")
+    val_episodes: int = setting(8, "episodes per validation (--eval-every)", low=1)
+    sft_warmup: int = setting(0, "grpo only: SFT steps on the expert's plans before GRPO (a cold start's remedy "
+                                 "for a model whose plans never parse; scored before GRPO starts)", low=0)
+    format_reward: float = setting(1.0, "grpo, plan mode: weight of the format reward (-1 no JSON, -0.75 JSON but "
+                                        "no action, -0.5 actions not in one list, then -0.25 x the share of "
+                                        "invalid actions: always below any real improvement); 0 turns it off",
+                                   low=0)
+    loss_type: str = setting("dapo", "grpo: TRL's loss aggregation: {choices}", choices=("grpo", "dr_grpo", "dapo",
+                                                                                         "bnpo"))
+    scale_rewards: str = setting("group", "grpo: advantage scaling: {choices}", choices=("group", "batch", "none"))
+    mask_truncated: int = setting(0, "grpo: 1 leaves completions cut at --max-completion-length out of the loss",
+                                  low=0)
+    threads: int = setting(0, "torch CPU threads (0: the cores other processes leave free, re-measured "
+                              "before every step; see sqlgym.train.threads)", low=0)
     seed: int = setting(0, "seed of the data order, sampling and evaluation", low=0)
     logging_steps: int = setting(1, "log the loss / reward every N optimizer steps", low=1)
     extra: dict[str, Any] = field(default_factory=dict, metadata={"setting": False})
@@ -113,6 +131,11 @@ class TrainConfig:
                 raise ConfigError(f"{flag(f.name)} must be at least {meta['low']}, not {value}")
             if meta["above"] is not None and value <= meta["above"]:
                 raise ConfigError(f"{flag(f.name)} must be more than {meta['above']}, not {value}")
+        if self.mask_truncated not in (0, 1):
+            raise ConfigError(f"--mask-truncated is 0 or 1, not {self.mask_truncated}")
+        if self.eval_every and self.val_split == self.eval_split:
+            raise ConfigError(f"--val-split and --eval-split are both {self.val_split!r}: choosing the best step on the "
+                              f"split that scores it would overstate the result; validate on another split")
         if self.command == "grpo" and (self.batch_size * self.grad_accum) % self.num_generations:
             raise ConfigError(f"--batch-size x --grad-accum ({self.batch_size * self.grad_accum}) must be a multiple "
                               f"of --num-generations ({self.num_generations}): each optimizer step scores whole "
@@ -288,7 +311,7 @@ def _check_env(cfg: TrainConfig) -> None:
     if cfg.env not in trainable:
         raise ConfigError(f"--env {cfg.env} has no training adapter, so it cannot be trained; trainable: "
                           f"{', '.join(trainable)}")
-    for name in ("split", "eval_split"):
+    for name in ("split", "eval_split", "val_split"):
         value = getattr(cfg, name)
         if value not in t.splits:
             raise _flagged(name, unknown_name(f"{cfg.env} split", str(value), list(t.splits)))

@@ -14,11 +14,40 @@ def write_outputs(cfg, trainer, extra: dict[str, Any]) -> dict[str, Any]:
     out.mkdir(parents=True, exist_ok=True)
     history = trainer.state.log_history
     (out / "log_history.json").write_text(json.dumps(history, indent=1, default=str))
-    metrics = {"config": asdict(cfg), **extra}
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=str))
     key = "reward" if any("reward" in h for h in history) else "loss"
+    train_curve = [{"step": h["step"], key: h[key]} for h in history if h.get(key) is not None and "step" in h]
+    metrics = {"config": asdict(cfg), "train_curve": train_curve, **extra}
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=1, default=str))
     plot_history(history, out / f"{key}_per_step.png", key)
+    if extra.get("validation"):
+        plot_learning_curve(train_curve, extra["validation"], out / "learning_curve.png", key,
+                            f"validation ({cfg.val_split}, {cfg.val_episodes} episodes)")
     return metrics
+
+
+def plot_learning_curve(train: list[dict], validation: list[dict], path: Path, key: str, label: str) -> None:
+    """Train reward (or loss) and the validation score against optimizer steps, on two axes."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7, 4))
+    if train:
+        ax.plot([r["step"] for r in train], [r[key] for r in train], color="tab:blue", alpha=0.6,
+                label=f"train {key}")
+    ax.set_xlabel("optimizer step")
+    ax.set_ylabel(f"train {key}", color="tab:blue")
+    ax2 = ax.twinx()
+    ax2.plot([r["step"] for r in validation], [r["score"] for r in validation], color="tab:red", marker="o",
+             label=label)
+    ax2.set_ylabel("validation score (gap closed or EX)", color="tab:red")
+    lines = ax.get_legend_handles_labels()[0] + ax2.get_legend_handles_labels()[0]
+    ax.legend(lines, [ln.get_label() for ln in lines], loc="lower right")
+    ax.set_title("learning curve")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def plot_history(history: list[dict], path: Path, key: str = "reward") -> None:

@@ -58,27 +58,38 @@ def tool_expert_rows(env_id: str, split: str, n: int, tokenizer, seed: int = 0) 
     return rows
 
 
-def train_sft(cfg: TrainConfig, model=None, tokenizer=None) -> dict[str, Any]:
-    """Train, save the adapter and outputs into ``cfg.output_dir``, and return ``metrics.json``'s content
-    (plus ``results`` and ``trainer``, as :func:`sqlgym.train.grpo.train_grpo`)."""
-    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
-    from sqlgym.train.common import finish, start, training_args
-
-    run = start(cfg, model, tokenizer)
+def sft_trainer(cfg: TrainConfig, run, **overrides: Any):
+    """An SFTTrainer on the expert's trajectories of ``cfg``'s scenarios, for ``run``'s model.
+    ``overrides`` replace TrainingArguments (the GRPO warm-up sets its own max_steps and learning rate)."""
     from datasets import Dataset
     from trl import SFTConfig, SFTTrainer
 
-    t0 = time.perf_counter()
+    from sqlgym.train.common import training_args
+
     if cfg.mode == "plan":
         rows = expert_rows(cfg.env, cfg.split, cfg.scenarios, cfg.seed)
     else:
         rows = tool_expert_rows(cfg.env, cfg.split, cfg.scenarios, run.tokenizer, cfg.seed)
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
-    args = SFTConfig(**training_args(cfg, run.cuda), num_train_epochs=cfg.epochs, max_length=8192, packing=False,
-                     completion_only_loss=True, **cfg.extra)
+    kwargs = {**training_args(cfg, run.cuda), **overrides}
+    args = SFTConfig(**kwargs, num_train_epochs=cfg.epochs, max_length=8192, packing=False,
+                     completion_only_loss=True, **(cfg.extra if cfg.command == "sft" else {}))
     trainer = SFTTrainer(model=run.model, args=args, train_dataset=dataset, processing_class=run.tokenizer,
                          peft_config=run.peft_config)
+    return trainer, len(rows)
+
+
+def train_sft(cfg: TrainConfig, model=None, tokenizer=None) -> dict[str, Any]:
+    """Train, save the adapter and outputs into ``cfg.output_dir``, and return ``metrics.json``'s content
+    (plus ``results`` and ``trainer``, as :func:`sqlgym.train.grpo.train_grpo`)."""
+    os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
+    from sqlgym.train.common import callbacks, finish, start
+
+    run = start(cfg, model, tokenizer)
+    t0 = time.perf_counter()
+    trainer, examples = sft_trainer(cfg, run)
+    callbacks(cfg, run, trainer)
     setup_s = time.perf_counter() - t0
     t1 = time.perf_counter()
     trainer.train()
-    return finish(cfg, run, trainer, time.perf_counter() - t1, setup_s, {"examples": len(rows)})
+    return finish(cfg, run, trainer, time.perf_counter() - t1, setup_s, {"examples": examples})
