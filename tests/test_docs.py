@@ -63,6 +63,10 @@ def test_every_readme_command_parses(command):
     elif module == "sqlgym.train":
         pytest.importorskip("trl")
         from sqlgym.train.__main__ import parser
+    elif module == "sqlgym.advise":
+        from sqlgym.advise.__main__ import parser
+    elif module == "sqlgym.serve":
+        from sqlgym.serve.__main__ import parser  # argparse only: parses without the serve extra
     else:
         pytest.fail(f"README names a module with no test: {module}")
     try:

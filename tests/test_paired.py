@@ -60,3 +60,17 @@ def test_compare_cli_prints_the_paired_table(tmp_path, capsys):
     assert main(["--compare", str(pa), str(pb)]) == 0
     out = capsys.readouterr().out
     assert "95% CI" in out and "+0.500" in out and "better" in out
+
+
+def test_plots_leave_the_callers_matplotlib_backend_alone(tmp_path):
+    """A notebook's inline backend must survive a report plot (pyplot.use("Agg") would switch the kernel's)."""
+    matplotlib = pytest.importorskip("matplotlib")
+    from sqlgym.eval import report
+
+    before = matplotlib.get_backend()
+    matplotlib.use("svg")
+    try:
+        report.plot([_run("a", [0.1, 0.5]), _run("b", [0.3, 0.2])], str(tmp_path / "gap.png"))
+        assert (tmp_path / "gap.png").stat().st_size > 0 and matplotlib.get_backend() == "svg"
+    finally:
+        matplotlib.use(before)

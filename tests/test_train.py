@@ -152,6 +152,7 @@ def test_grpo_cold_start_validates_and_times_each_step(tiny, tmp_path):
     saved = json.loads((out / "metrics.json").read_text())
     assert [r["step"] for r in saved["validation"]] == [0, 1, 2]  # at the start, every step, the end
     assert saved["best"]["step"] in (0, 1, 2) and (out / "best" / "config.json").exists()
+    assert json.loads((out / "best" / "sqlgym_model.json").read_text())["mode"] == "plan"
     assert (out / "learning_curve.png").exists() and saved["train_curve"]
     assert saved["sft_warmup"]["steps"] == 2 and len(metrics["results"]) == 3  # before, after warm-up, after
     assert "SFT warm-up" in metrics["results"][1]["policy"]

@@ -10,7 +10,7 @@ from gymnasium.envs.registration import register, registry
 
 from sqlgym.errors import ConfigError, ScenarioError, ScenarioNotFound, SqlgymError
 from sqlgym.scenarios.catalog import load_scenario
-from sqlgym.tasks import TASKS, task
+from sqlgym.tasks import TASKS, creator_entry_point, task
 
 __version__ = "0.1.0"
 ENV_IDS = tuple(TASKS)
@@ -31,7 +31,9 @@ def _register() -> None:
     # Gymnasium lists them under the namespace-less module "sqlgym"
     for t in TASKS.values():
         if t.env_id not in registry:
-            register(id=t.env_id, entry_point=t.entry_point, disable_env_checker=False, kwargs=dict(t.kwargs))
+            # sqlgym.tasks.EnvCreator: t.entry_point's class, or with remote=URL the proxy to a python -m sqlgym.serve
+            register(id=t.env_id, entry_point=creator_entry_point(t.env_id), disable_env_checker=False,
+                     kwargs=dict(t.kwargs))
             registry[t.env_id].namespace = "sqlgym"  # how pprint_registry groups them (the id has no namespace)
 
 

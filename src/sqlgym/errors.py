@@ -31,6 +31,10 @@ class ConfigError(SqlgymError, ValueError):
     """A bad argument or configuration from the user."""
 
 
+class SqlgymWarning(UserWarning):
+    """Something sqlgym left out and went on without (workload statements it could not use, say)."""
+
+
 class SQLParseError(SqlgymError, ValueError):
     """SQL text that is not exactly one statement sqlglot can parse (too deeply nested included).
 

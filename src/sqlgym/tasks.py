@@ -14,7 +14,7 @@ import importlib
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlgym.errors import unknown_name
+from sqlgym.errors import ConfigError, unknown_name
 
 INDEX_INFO_KEYS = ("cost", "baseline_cost", "reference_cost", "performance", "gap_closed", "storage_bytes",
                    "budget_bytes", "n_indexes", "hidden_cost", "hidden_gap_closed", "difficulty")
@@ -76,13 +76,50 @@ _TEXT = dict(item="question", splits=("train", "validation", "test"), default_sp
              loader="sqlgym.db.datasets:load_for_task", summary="sqlgym.eval.metrics:ex_report",
              info_keys=TEXT_INFO_KEYS, uses_dataset=True)
 
+REMOTE_ENV = "sqlgym.integrations.openenv:RemoteEnv"  # gym.make(env_id, remote=URL): the proxy to a server
+
+
+class EnvCreator:
+    """What Gymnasium calls to make an env id (its registered entry point): the task's env class, or with
+    ``remote=URL`` a proxy to a ``python -m sqlgym.serve`` server of that id (``token=`` its shared secret;
+    the ``serve`` extra), which gives the same observations, rewards and info."""
+
+    def __init__(self, env_id: str) -> None:
+        self.env_id = env_id
+
+    @property
+    def metadata(self) -> dict[str, Any]:  # what gym.make reads the render modes from
+        return load(task(self.env_id).entry_point).metadata
+
+    def __call__(self, remote: str | None = None, token: str | None = None, **kwargs: Any) -> Any:
+        if remote is None:
+            if token is not None:
+                raise ConfigError("token= is the server's secret; it goes with remote=URL")
+            return load(task(self.env_id).entry_point)(**kwargs)
+        return load(REMOTE_ENV)(remote, self.env_id, token=token, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"{task(self.env_id).entry_point} (remote=URL: {REMOTE_ENV})"
+
+
 TASKS: dict[str, Task] = {}
 
 
 def register(t: Task) -> Task:
     """Add a task (and its Gymnasium registration, done by ``sqlgym``'s import)."""
     TASKS[t.env_id] = t
+    globals()[creator_name(t.env_id)] = EnvCreator(t.env_id)  # what creator_entry_point names
     return t
+
+
+def creator_name(env_id: str) -> str:
+    """``SQLIndex-v0`` -> ``make_SQLIndex_v0``: the attribute of this module Gymnasium makes the env id with."""
+    return "make_" + "".join(c if c.isalnum() else "_" for c in env_id)
+
+
+def creator_entry_point(env_id: str) -> str:
+    """The Gymnasium entry point of an env id: a string (so specs serialise), naming its :class:`EnvCreator`."""
+    return f"{__name__}:{creator_name(env_id)}"
 
 
 register(Task("SQLIndex-v0", "sqlgym.envs.index_tuning:SQLIndexEnv", adapter="sqlgym.integrations.trl_index:ADAPTER",

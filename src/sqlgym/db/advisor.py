@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import apsw
@@ -202,8 +203,11 @@ def undo(db: Database, move: Move, name: str, done: list[Move]) -> None:
             apply(db, mv)
 
 
-def greedy(db: Database, meter: WorkloadMeter, *, min_gain: float = 0.005, max_rounds: int = 12) -> list[Move]:
-    """Greedy what-if search from the database as built (it restores it); leaves the moves applied."""
+def greedy(db: Database, meter: WorkloadMeter, *, min_gain: float = 0.005, max_rounds: int = 12,
+           progress: Callable[[int, int, int], None] | None = None) -> list[Move]:
+    """Greedy what-if search from the database as built (it restores it); leaves the moves applied.
+
+    ``progress(round, moves tried so far, moves in the round)`` is called before each move is tried (a progress bar)."""
     db.restore()
     scenario = meter.scenario
     pool = candidates(scenario)
@@ -215,7 +219,9 @@ def greedy(db: Database, meter: WorkloadMeter, *, min_gain: float = 0.005, max_r
         options = [Move("create", c) for c in pool if c.key() not in have]
         options += [Move("drop", name=n) for n in sorted(db.indexes)]
         best: tuple[float, int, Move] | None = None
-        for mv in options:
+        for tried, mv in enumerate(options, start=1):
+            if progress is not None:
+                progress(len(moves) + 1, tried - 1, len(options))
             try:
                 name = apply(db, mv)
             except apsw.Error:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,7 +43,9 @@ def _path(snapshot: Snapshot, scenario) -> Path:
     return cache_dir() / "reference" / f"{key}.json"
 
 
-def reference(scenario, snapshot: Snapshot, meter: WorkloadMeter) -> Reference:
+def reference(scenario, snapshot: Snapshot, meter: WorkloadMeter,
+              progress: Callable[[int, int, int], None] | None = None) -> Reference:
+    """The cached reference, or the greedy advisor's run (``progress`` as in ``advisor.greedy``), then cached."""
     path = _path(snapshot, scenario)
     try:
         d = json.loads(path.read_text())
@@ -51,7 +54,7 @@ def reference(scenario, snapshot: Snapshot, meter: WorkloadMeter) -> Reference:
         pass
     db = Database(snapshot, scenario)
     try:
-        moves = greedy(db, meter)
+        moves = greedy(db, meter, progress=progress)
         m = meter.measure(db)
     finally:
         db.close()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from sqlgym.db.cost import WorkloadMeter
@@ -35,8 +35,13 @@ class Runtime:
 
     @property
     def reference(self) -> Reference:
+        return self.compute_reference()
+
+    def compute_reference(self, progress: Callable[[int, int, int], None] | None = None) -> Reference:
+        """The reference, computed now if neither this process nor the disk cache has it (``progress``: see
+        ``advisor.greedy``; called only while the advisor runs)."""
         if self._reference is None:
-            self._reference = reference(self.scenario, self.snapshot, self.meter)
+            self._reference = reference(self.scenario, self.snapshot, self.meter, progress)
         return self._reference
 
     def baseline(self, db: Database) -> Measurement:

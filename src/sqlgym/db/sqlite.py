@@ -14,7 +14,8 @@ from typing import Any
 import apsw
 import numpy as np
 
-from sqlgym.db.sandbox import Sandbox, keep_rows
+from sqlgym.db import fileimage
+from sqlgym.db.sandbox import LIMITS, Sandbox, keep_rows
 from sqlgym.scenarios.datagen import generate_column
 from sqlgym.scenarios.spec import Scenario, TableSpec
 from sqlgym.sqltext import quote
@@ -34,6 +35,8 @@ class Snapshot:
     hidden: dict[str, tuple[Binding, ...]]  # query id -> bindings only the terminal reward sees
     row_counts: dict[str, int]
     table_bytes: int
+    reverse_scans: bool = False  # PRAGMA reverse_unordered_selects on its connections (a file's second instance)
+    largest_value: int = 0  # bytes of the largest stored value, where it is over the agent's length limit
 
 
 def _create_table_sql(t: TableSpec, rowid_key: bool = True) -> str:
@@ -147,6 +150,8 @@ def build_snapshot(scenario: Scenario, instance: int = 0) -> Snapshot:
     rowids, scan order and the order of index entries with equal keys all differ. Values, primary
     keys included, are kept as generated. Second instances are only ever compared, never measured.
     """
+    if scenario.source is not None:
+        return _file_snapshot(scenario, instance)
     rng = np.random.default_rng([scenario.seed, instance])
     data: dict[str, dict[str, list]] = {}
     rows: dict[str, int] = {}
@@ -174,6 +179,30 @@ def build_snapshot(scenario: Scenario, instance: int = 0) -> Snapshot:
     return Snapshot(scenario.id, instance, image, visible, hidden, rows, int(table_bytes))
 
 
+def _file_snapshot(scenario: Scenario, instance: int) -> Snapshot:
+    """A scenario read from a file (``sqlgym.db.userdb``): its image, and for instance 1 the same rows stored
+    in another order (``fileimage.reordered``; a user's data has no second generated instance)."""
+    src = scenario.source
+    assert src is not None, "only file scenarios have a source"
+    image = fileimage.image_for(src.path, src.sha256, src.sample, scenario.statistics.policy == "analyze")
+    if instance:
+        image = fileimage.reordered(image)
+    conn = apsw.Connection(":memory:")
+    try:
+        conn.deserialize("main", image)
+        names = [t.name for t in scenario.schema]
+        marks = ",".join("?" * len(names))
+        table_bytes: Any = conn.execute(f"SELECT COALESCE(SUM(pgsize), 0) FROM dbstat WHERE lower(name) IN ({marks})",
+                                        names).fetchall()[0][0]
+        largest: Any = conn.execute("SELECT COALESCE(MAX(mx_payload), 0) FROM dbstat WHERE aggregate = TRUE").fetchall()[0][0]
+    finally:
+        conn.close()
+    visible = {k: tuple(dict(b) for b in v) for k, v in src.visible.items()}
+    hidden = {k: tuple(dict(b) for b in v) for k, v in src.hidden.items()}
+    return Snapshot(scenario.id, instance, image, visible, hidden, {t.name: t.rows for t in scenario.schema},
+                    int(table_bytes), reverse_scans=bool(instance), largest_value=int(largest))
+
+
 class Database:
     """A live connection on a snapshot, with the sandbox installed and SQLite's counters read out."""
 
@@ -184,6 +213,11 @@ class Database:
         # the failed start counts as VM steps, so a cost would depend on what ran before (history).
         self.conn = apsw.Connection(":memory:", statementcachesize=0)
         self.sandbox = Sandbox(self.conn)
+        if snapshot.largest_value > self.sandbox.agent_limits[apsw.SQLITE_LIMIT_LENGTH]:  # every stored value readable
+            self.sandbox.set_agent_limit(apsw.SQLITE_LIMIT_LENGTH,
+                                         min(snapshot.largest_value, LIMITS[apsw.SQLITE_LIMIT_LENGTH]))
+        if snapshot.reverse_scans:
+            self.sandbox.run("admin", None, self.conn.execute, "PRAGMA reverse_unordered_selects = ON")
         self._profile: dict | None = None
         self.conn.trace_v2(apsw.SQLITE_TRACE_PROFILE, self._on_profile)
         self._size_cache: dict[tuple, int] = {}
@@ -314,6 +348,21 @@ class Database:
             sorts=int(prof.get("SQLITE_STMTSTATUS_SORT", 0)),
             autoindex=int(prof.get("SQLITE_STMTSTATUS_AUTOINDEX", 0)),
         )
+
+    def program(self, sql: str, params: Binding) -> tuple:
+        """The statement's compiled program for this binding (EXPLAIN, prepared as ``measure`` prepares it), with
+        what each cursor opens: the B-tree at that root page (table, or index name and definition). The schema
+        cookie an OP_Transaction checks is left out: it changes with any DDL, the program's work does not."""
+        rows = self.query("EXPLAIN " + sql, params, budget=1_000_000, mode="write", deterministic=True)[1]
+        ops = tuple((r[1], r[2], r[3], None if r[1] == "Transaction" else r[4], r[5], r[6]) for r in rows)
+        roots = {int(r[3]) for r in rows if r[1] in ("OpenRead", "OpenWrite", "ReopenIdx") and isinstance(r[3], int)}
+        if not roots:
+            return ops
+        marks = ",".join("?" * len(roots))
+        trees = self.query(f"SELECT rootpage, type, name, tbl_name FROM sqlite_schema WHERE rootpage IN ({marks})",
+                           tuple(sorted(roots)), budget=None, mode="admin")[1]
+        return ops, tuple(sorted((r, t, n, tb, self.indexes[n].key() if n in self.indexes else None)
+                                 for r, t, n, tb in trees))
 
     def explain(self, sql: str, params: Binding) -> list[tuple[int, int, str]]:
         """EXPLAIN QUERY PLAN rows (id, parent, detail)."""

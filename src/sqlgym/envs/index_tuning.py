@@ -21,7 +21,7 @@ from sqlgym.db.runtime import Runtime, runtime_for
 from sqlgym.db.sqlite import Database
 from sqlgym.db.validate import check_scenario_sql
 from sqlgym.envs.actions import AGENT_ERRORS, INDEX_ACTIONS, Action, InvalidAction, failure_text
-from sqlgym.envs.text import CHARSET, MAX_ACTION, MAX_OBS, clean, num, size
+from sqlgym.envs.text import CHARSET, MAX_ACTION, MAX_OBS, TextSpace, clean, num, size
 from sqlgym.envs.text import table as text_table
 from sqlgym.errors import ConfigError, unknown_name
 from sqlgym.rewards.index import REWARDS, gap_closed, performance
@@ -125,7 +125,7 @@ class SQLIndexEnv(gym.Env):
         self.reward_fn: Callable[[Transition], tuple[float, dict[str, float]]] = reward  # type: ignore[assignment]
         self.render_mode = render_mode
         self.record_wall_time = record_wall_time
-        self.observation_space = spaces.Text(max_length=MAX_OBS, min_length=1, charset=CHARSET)
+        self.observation_space = TextSpace(max_length=MAX_OBS, min_length=1, charset=CHARSET)
         self.action_space = spaces.Text(max_length=MAX_ACTION, min_length=1, charset=CHARSET)
         self._rt: Runtime | None = None
         self._db: Database | None = None
@@ -362,7 +362,10 @@ class SQLIndexEnv(gym.Env):
             self.db.analyze(table)
             note = f"ANALYZE {table} ran; statistics are fresh.\n"
         stats = self.rt.column_stats(self.db, table)
-        stat1 = self.db.query("SELECT idx, stat FROM sqlite_stat1 WHERE tbl = ?", (table,), budget=1_000_000)[1]
+        has_stat1 = self.db.query("SELECT 1 FROM sqlite_schema WHERE name = 'sqlite_stat1'", budget=1_000_000)[1]
+        # a user's file may never have been analyzed: no sqlite_stat1 at all
+        stat1 = self.db.query("SELECT idx, stat FROM sqlite_stat1 WHERE lower(tbl) = ?", (table,),
+                              budget=1_000_000)[1] if has_stat1 else []
         return (note + f"{table}: {self.rt.snapshot.row_counts[table]:,} rows\n"
                 + text_table([[c, d, n] for c, d, n in stats], ["column", "distinct", "nulls"])
                 + "\nsqlite_stat1 (what the planner believes: rows, then rows per key prefix):\n"

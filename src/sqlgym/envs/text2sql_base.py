@@ -23,7 +23,7 @@ from sqlgym.db.results import Result, execution_match, row_f1
 from sqlgym.db.guards import nondeterministic_reason
 from sqlgym.db.sandbox import BudgetExceeded, DeadlineExceeded
 from sqlgym.envs.actions import AGENT_ERRORS, TEXT2SQL_ACTIONS, InvalidAction, failure_text
-from sqlgym.envs.text import CHARSET, MAX_ACTION, MAX_OBS, clean
+from sqlgym.envs.text import CHARSET, MAX_ACTION, MAX_OBS, TextSpace, clean
 from sqlgym.errors import ConfigError, SqlgymError, unknown_name
 from sqlgym.rewards.text2sql import text2sql_reward
 from sqlgym.scenarios.text2sql import SPLITS
@@ -88,7 +88,7 @@ class Text2SQLBase(gym.Env):
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise unknown_name("render_mode", str(render_mode), self.metadata["render_modes"])
         self.render_mode = render_mode
-        self.observation_space = spaces.Text(max_length=MAX_OBS, min_length=1, charset=CHARSET)
+        self.observation_space = TextSpace(max_length=MAX_OBS, min_length=1, charset=CHARSET)
         self.action_space = spaces.Text(max_length=MAX_ACTION, min_length=1, charset=CHARSET)
         self._open: OrderedDict[str, ReadOnlyDatabase] = OrderedDict()
         self._ep: Text2SQLEpisode | None = None

@@ -36,11 +36,16 @@ def scenario_ids(split: str, episodes: int | None, scenario: str | None = None, 
 
 
 def run_episode(policy: str | ReplayPolicy, scenario_id: str, seed: int, env_id: str = "SQLIndex-v0",
-                dataset: str = "sqlgym", adapter: str | None = None) -> dict[str, Any]:
-    """One episode -> a JSON-able record (scenario or question id, seed, actions, rewards, final info)."""
+                dataset: str = "sqlgym", adapter: str | None = None, remote: str | None = None) -> dict[str, Any]:
+    """One episode -> a JSON-able record (scenario or question id, seed, actions, rewards, final info).
+
+    ``remote``: play it on a ``python -m sqlgym.serve`` server at that URL (the record is the same)."""
     t = task(env_id)
     pol = policy if not isinstance(policy, str) else make_policy(policy, env_id, adapter)
-    env = gym.make(env_id, **t.env_kwargs(scenario_id, dataset))
+    kwargs: dict[str, Any] = t.env_kwargs(scenario_id, dataset)
+    if remote:
+        kwargs["remote"] = remote
+    env = gym.make(env_id, **kwargs)
     item = t.load_item(scenario_id, dataset)
     obs, info = env.reset(seed=seed)
     pol.reset(item, seed=seed)
@@ -66,8 +71,10 @@ def _job(args):
 
 def run(policy: str, split: str = "curated", episodes: int | None = None, seed: int = 0, workers: int = 1,
         env_id: str = "SQLIndex-v0", progress: Callable[[int], None] | None = None,
-        scenario: str | None = None, dataset: str = "sqlgym", adapter: str | None = None) -> dict[str, Any]:
-    """Evaluate one policy; returns ``{"records": [...], "summary": {...}}``."""
+        scenario: str | None = None, dataset: str = "sqlgym", adapter: str | None = None,
+        remote: str | None = None) -> dict[str, Any]:
+    """Evaluate one policy; returns ``{"records": [...], "summary": {...}}``. ``remote``: the episodes play on a
+    ``python -m sqlgym.serve`` server at that URL (one session each; ``$SQLGYM_SERVE_TOKEN`` its token)."""
     task(env_id)  # a misspelt id fails here
     pol = make_policy(policy, env_id, adapter)  # a misspelt name fails here, before any episode (models load once)
     ids = scenario_ids(split, episodes, scenario, env_id, dataset)
@@ -75,7 +82,7 @@ def run(policy: str, split: str = "curated", episodes: int | None = None, seed: 
     if batched:  # a language model writes every episode's first answer in batches: several times faster
         llm: Any = pol
         llm.prefill([llm.adapter.reset_prompt(sid, seed + i, llm.mode) for i, sid in enumerate(ids)])
-    jobs = [(pol if batched else policy, sid, seed + i, env_id, dataset, adapter) for i, sid in enumerate(ids)]
+    jobs = [(pol if batched else policy, sid, seed + i, env_id, dataset, adapter, remote) for i, sid in enumerate(ids)]
     if workers > 1:
         with ProcessPoolExecutor(workers) as ex:
             records = []
@@ -87,8 +94,11 @@ def run(policy: str, split: str = "curated", episodes: int | None = None, seed: 
         for j in jobs:
             records.append(_job(j))
             progress and progress(1)
-    return {"env": env_id, "policy": policy, "split": scenario or split, "seed": seed, "dataset": dataset,
-            "records": records, "summary": summarize(records, env_id)}
+    out = {"env": env_id, "policy": policy, "split": scenario or split, "seed": seed, "dataset": dataset,
+           "records": records, "summary": summarize(records, env_id)}
+    if remote:
+        out["remote"] = remote  # where it ran; --validate replays the records in this process
+    return out
 
 
 def summarize(records: list[dict], env_id: str = "SQLIndex-v0") -> dict[str, Any]:

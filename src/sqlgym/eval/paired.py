@@ -91,18 +91,22 @@ def compare(a: dict[str, Any], b: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def table(rows: list[dict[str, Any]], title: str = "paired differences (b - a), 95% bootstrap CI"):
-    """The rows as a rich table."""
+    """The rows as a rich table (the discordant-pairs column only when a row is EX)."""
     from rich.table import Table
 
+    exact = any("a_only" in r for r in rows)
     t = Table(title=title)
-    for head in ("a", "b", "metric", "pairs", "mean a", "mean b", "b - a", "95% CI", "b better / worse / tie",
-                 "discordant (a only / b only, McNemar p)", "verdict"):
+    heads = ["a", "b", "metric", "pairs", "mean a", "mean b", "b - a", "95% CI", "b won / lost / tied"]
+    heads += ["discordant a / b (McNemar p)"] if exact else []
+    for head in heads + ["verdict"]:
         t.add_column(head, justify="left" if head in ("a", "b", "metric", "verdict") else "right")
     for r in rows:
-        disc = f"{r['a_only']} / {r['b_only']}, p={r['mcnemar_p']:.3f}" if "a_only" in r else ""
-        t.add_row(r["a"], r["b"], r["metric"], str(r["pairs"]), f"{r['mean_a']:.3f}", f"{r['mean_b']:.3f}",
-                  f"{r['mean_diff']:+.3f}", f"[{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}]",
-                  f"{r['wins']} / {r['losses']} / {r['ties']}", disc, r["verdict"])
+        cells = [r["a"], r["b"], r["metric"], str(r["pairs"]), f"{r['mean_a']:.3f}", f"{r['mean_b']:.3f}",
+                 f"{r['mean_diff']:+.3f}", f"[{r['ci95'][0]:+.3f}, {r['ci95'][1]:+.3f}]",
+                 f"{r['wins']} / {r['losses']} / {r['ties']}"]
+        if exact:
+            cells.append(f"{r['a_only']} / {r['b_only']} (p={r['mcnemar_p']:.3f})" if "a_only" in r else "")
+        t.add_row(*cells, r["verdict"])
     return t
 
 

@@ -65,14 +65,12 @@ def plot(results: list[dict[str, Any]], out: str, metric: str | None = None) -> 
     if metric is None and "ex" in results[0]["summary"]:
         return plot_ex(results, out)
     metric = metric or "gap_closed"
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend (a notebook's) is left alone
 
     scenarios = list(dict.fromkeys(r["scenario"] for res in results for r in res["records"]))
     width = 0.8 / len(results)
-    fig, ax = plt.subplots(figsize=(max(8, 0.45 * len(scenarios) * max(1, len(results) / 2)), 4.5))
+    fig = Figure(figsize=(max(8, 0.45 * len(scenarios) * max(1, len(results) / 2)), 4.5))
+    ax = fig.subplots()
     for k, res in enumerate(results):
         by: dict[str, list[float]] = {}
         for r in res["records"]:
@@ -87,19 +85,16 @@ def plot(results: list[dict[str, Any]], out: str, metric: str | None = None) -> 
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
-    plt.close(fig)
 
 
 def plot_ex(results: list[dict[str, Any]], out: str) -> None:
     """EX per database (and overall) for one or more text-to-SQL runs."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend (a notebook's) is left alone
 
     groups = ["all"] + sorted({db for res in results for db in res["summary"]["by_database"]})
     width = 0.8 / len(results)
-    fig, ax = plt.subplots(figsize=(max(6, 1.2 * len(groups)), 4))
+    fig = Figure(figsize=(max(6, 1.2 * len(groups)), 4))
+    ax = fig.subplots()
     for k, res in enumerate(results):
         s = res["summary"]
         ys = [s["ex"] if g == "all" else s["by_database"].get(g, {}).get("ex", 0.0) for g in groups]
@@ -112,4 +107,3 @@ def plot_ex(results: list[dict[str, Any]], out: str) -> None:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(out, dpi=120)
-    plt.close(fig)

@@ -8,7 +8,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from sqlgym.envs.actions import INDEX_ACTIONS
-from sqlgym.integrations.base import EnvAdapter, register_adapter, tool_methods
+from sqlgym.integrations.base import EnvAdapter, register_adapter, remote_kwargs, tool_methods
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -84,6 +84,9 @@ class SQLIndexTools:
     methods are made from ``sqlgym.envs.actions.INDEX_ACTIONS``.
     """
 
+    remote: str | None = None  # a python -m sqlgym.serve URL (see sqlgym.integrations.trl.environment_factory)
+    remote_token: str | None = None
+
     def __init__(self) -> None:
         self._env: gym.Env | None = None  # one env per instance: TRL interleaves the tool calls of concurrent rollouts
         self._total, self._done, self._steps = 0.0, True, 0
@@ -93,7 +96,7 @@ class SQLIndexTools:
         import gymnasium as gym
 
         if self._env is None:
-            self._env = gym.make(ADAPTER.env_id, scenario=scenario)
+            self._env = gym.make(ADAPTER.env_id, scenario=scenario, **remote_kwargs(self))
         obs, self._info = self._env.reset(seed=int(seed), options={"scenario": scenario})
         self._total, self._done, self._steps = 0.0, False, 0
         return _without_help(obs)

@@ -14,7 +14,7 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from sqlgym.envs.actions import TEXT2SQL_ACTIONS
-from sqlgym.integrations.base import EnvAdapter, register_adapter, tool_methods
+from sqlgym.integrations.base import EnvAdapter, register_adapter, remote_kwargs, tool_methods
 
 if TYPE_CHECKING:
     import gymnasium as gym
@@ -82,6 +82,9 @@ class Text2SQLTools:
     episode the model did not end counts as truncated: wrong).
     """
 
+    remote: str | None = None  # a python -m sqlgym.serve URL (see sqlgym.integrations.trl.environment_factory)
+    remote_token: str | None = None
+
     def __init__(self) -> None:
         self._env: gym.Env | None = None
         self._total, self._done = 0.0, True
@@ -90,7 +93,8 @@ class Text2SQLTools:
         import gymnasium as gym
 
         if self._env is None:
-            self._env = gym.make(ADAPTER.env_id, dataset=ADAPTER.dataset, question=scenario, reward=TRAIN_REWARD)
+            self._env = gym.make(ADAPTER.env_id, dataset=ADAPTER.dataset, question=scenario, reward=TRAIN_REWARD,
+                                 **remote_kwargs(self))
         obs, _ = self._env.reset(seed=int(seed), options={"question": scenario})
         self._total, self._done = 0.0, False
         return obs.rpartition("\nYou have ")[0] or obs

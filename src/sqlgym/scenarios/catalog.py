@@ -1,4 +1,6 @@
-"""Find scenarios by id: ``easy/point_lookup`` (curated YAML) or ``generator://index/<n>``."""
+"""Find scenarios by id: ``easy/point_lookup`` (curated YAML), ``generator://index/<n>``, or a file or
+benchmark (``sqlite:///abs/path.db?workload=/abs/queries.sql``, ``benchmark://tpch?sf=0.01``; see
+``sqlgym.scenarios.sources``)."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ from numbers import Integral
 import yaml
 
 from sqlgym.errors import ConfigError, ScenarioError, ScenarioNotFound
+from sqlgym.scenarios.sources import is_source_id, load_source
 from sqlgym.scenarios.spec import Scenario, fingerprint, scenario_from_dict
 
 GENERATOR_PREFIX = "generator://index/"
@@ -35,13 +38,15 @@ def curated_ids() -> list[str]:
 
 
 def load_scenario(scenario_id: str) -> Scenario:
-    """The validated spec for a curated id or ``generator://index/<n>``.
+    """The validated spec for a curated id, ``generator://index/<n>``, ``sqlite://...`` or ``benchmark://...``.
 
     >>> load_scenario("easy/point_lookup").difficulty
     'easy'
     """
     if not isinstance(scenario_id, str):
         raise ConfigError(f"a scenario id is a string such as 'easy/point_lookup', not {scenario_id!r}")
+    if is_source_id(scenario_id):
+        return load_source(scenario_id)
     if scenario_id.startswith(GENERATOR_PREFIX):
         tail = scenario_id[len(GENERATOR_PREFIX):]
         if not tail.isdigit():

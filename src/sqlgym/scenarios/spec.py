@@ -78,6 +78,25 @@ class Statistics:
 
 
 @dataclass(frozen=True)
+class FileSource:
+    """Where a scenario's data comes from when it is not generated: a SQLite file (``sqlgym.db.userdb``).
+
+    Pure data, so that a scenario stays a value: the file's content hash (with its ``-wal``) is part
+    of the scenario's fingerprint, so a changed file is a different scenario and never meets a stale
+    cached reference. ``visible`` and ``hidden`` are the workload's observed parameter bindings (the
+    literals each template was logged with), in place of drawn ones.
+    """
+
+    path: str
+    sha256: str
+    sample: float | None  # None: every row; else the fraction of each table's rows kept
+    visible: Mapping[str, tuple[Mapping[str, Any], ...]]  # query id -> bindings the agent sees
+    hidden: Mapping[str, tuple[Mapping[str, Any], ...]]  # query id -> bindings only the terminal reward sees
+    workload: str = ""  # where the statements came from (a path, or "a list of N statements")
+    skipped: tuple[str, ...] = ()  # workload statements left out, each with why
+
+
+@dataclass(frozen=True)
 class Scenario:
     """A validated index-tuning scenario. ``tables`` and ``queries`` are the views research code uses."""
 
@@ -97,6 +116,7 @@ class Scenario:
     max_steps: int = 20
     family: str = "curated"  # generator metadata: archetype / template families
     archetype: str = "curated"
+    source: FileSource | None = None  # data read from a file instead of generated from ``schema``
 
     @property
     def tables(self) -> dict[str, tuple[str, ...]]:
@@ -468,7 +488,10 @@ def fingerprint(scenario: Scenario) -> str:
     hit = _FINGERPRINTS.get(id(scenario))
     if hit is not None and hit[0] is scenario:
         return hit[1]
-    blob = json.dumps(dataclasses.asdict(scenario), sort_keys=True, default=_jsonable)
+    d = dataclasses.asdict(scenario)
+    if d["source"] is None:
+        del d["source"]  # generated scenarios: the fingerprints (and cached references) they had before files
+    blob = json.dumps(d, sort_keys=True, default=_jsonable)
     fp = hashlib.sha256(blob.encode()).hexdigest()[:16]
     if len(_FINGERPRINTS) > 4096:
         _FINGERPRINTS.clear()

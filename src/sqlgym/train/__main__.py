@@ -94,6 +94,18 @@ def main(argv: list[str] | None = None) -> int:
     if metrics["results"]:
         print_before_after(metrics["results"], f"{cfg.env}, {cfg.eval_split} split: before and after {cfg.command}",
                            console)
+    warm = metrics.get("sft_warmup")
+    if warm:
+        loss = f" (loss {warm['loss'][0]:.3f} -> {warm['loss'][-1]:.3f})" if warm["loss"] else ""
+        console.print(f"SFT warm-up: {warm['steps']} steps on {warm['examples']} expert plans in {warm['seconds']:.0f} s"
+                      f"{loss}")
+    timed = [r for r in metrics.get("step_seconds", []) if r.get("generation_s")]
+    if timed:  # GRPO steps: where the time went
+        total = sum(r["seconds"] for r in timed)
+        parts = {k: sum(r[k] for r in timed) / total for k in ("generation_s", "reward_s", "optimisation_s")}
+        console.print(f"GRPO step time: generation {parts['generation_s']:.0%}, reward {parts['reward_s']:.1%}, "
+                      f"optimisation {parts['optimisation_s']:.0%} (threads per step: "
+                      f"{', '.join(str(r['threads']) for r in timed)}; per step in metrics.json)")
     sps = metrics.get("steps_per_second") or 0
     console.print(f"{cfg.command}: {metrics['steps']} steps in {metrics['train_seconds']:.0f} s ({sps:.3f} steps/s), "
                   f"{time.perf_counter() - t0:.0f} s in all, model {metrics['model']} ({metrics['backend']})")

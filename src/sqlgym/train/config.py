@@ -63,7 +63,7 @@ class TrainConfig:
                                         choices=CHAT_TEMPLATES)
     split: str = setting("train", "scenario split to train on")
     scenarios: int = setting(16, "number of training scenarios: the first N of the split", low=1)
-    max_steps: int = setting(5, "optimizer steps (sft: 0 = --epochs passes over the data)", low=0)
+    max_steps: int = setting(4, "optimizer steps (sft: 0 = --epochs passes over the data)", low=0)
     epochs: float = setting(1.0, "sft only: passes over the expert data when --max-steps is 0", above=0)
     output_dir: str | None = setting(None, "where the adapter, logs, metrics.json and the plot go "
                                            "(default runs/<command>)")
@@ -77,7 +77,7 @@ class TrainConfig:
     beta: float = setting(0.0, "GRPO: KL coefficient to the starting model (0: no reference model)", low=0)
     lora_r: int = setting(16, "LoRA rank (0 trains every weight, for tiny models)", low=0)
     lora_alpha: int = setting(16, "LoRA alpha", low=1)
-    dtype: str = setting("auto", "{choices} (auto: bfloat16 on a CPU, where it is several times faster; on "
+    dtype: str = setting("auto", "{choices} (auto: on a CPU bfloat16 where it has AVX512-BF16 or AMX, else float32; on "
                                  "CUDA the checkpoint's own, with bf16 autocast where the GPU has it)",
                          choices=DTYPES)
     max_tool_calls: int = setting(8, "tools mode: tool-calling rounds per episode", low=1)
@@ -88,7 +88,7 @@ class TrainConfig:
                                  "(0: no validation; the last step is scored)", low=0)
     val_split: str = setting("validation", "split validated on during training (--eval-every)")
     val_episodes: int = setting(8, "episodes per validation (--eval-every)", low=1)
-    sft_warmup: int = setting(0, "grpo only: SFT steps on the expert's plans before GRPO (a cold start's remedy "
+    sft_warmup: int = setting(8, "grpo only: SFT steps on the expert's plans before GRPO (a cold start's remedy "
                                  "for a model whose plans never parse; scored before GRPO starts)", low=0)
     format_reward: float = setting(1.0, "grpo, plan mode: weight of the format reward (-1 no JSON, -0.75 JSON but "
                                         "no action, -0.5 actions not in one list, then -0.25 x the share of "
@@ -103,6 +103,11 @@ class TrainConfig:
                               "before every step; see sqlgym.train.threads)", low=0)
     seed: int = setting(0, "seed of the data order, sampling and evaluation", low=0)
     logging_steps: int = setting(1, "log the loss / reward every N optimizer steps", low=1)
+    remote: str | None = setting(None, "tools mode: play the rollouts on a python -m sqlgym.serve server of --env at "
+                                       "this URL (token: $SQLGYM_SERVE_TOKEN), one session per rollout of a "
+                                       "generation batch on every process: its --max-sessions must cover them all")
+    trainer_args: str | None = setting(None, "a YAML file of GRPOConfig / SFTConfig keyword arguments passed on as "
+                                             "they are (configs/vllm/*.yaml: generation with vLLM)")
     extra: dict[str, Any] = field(default_factory=dict, metadata={"setting": False})
 
     def __post_init__(self) -> None:
@@ -152,7 +157,29 @@ class TrainConfig:
             raise ConfigError(f"--output-dir {self.output_dir!r} is a file; give a directory (it is created)")
         if not isinstance(self.extra, dict) or not all(isinstance(k, str) for k in self.extra):
             raise ConfigError("TrainConfig.extra is a dict of GRPOConfig / SFTConfig keyword arguments")
+        if self.remote is not None and self.mode != "tools":
+            raise ConfigError("--remote plays tools-mode rollouts on a server; use it with --mode tools")
+        trainer_args(self)  # an unreadable --trainer-args file fails here
         return self
+
+
+def trainer_args(cfg: TrainConfig) -> dict[str, Any]:
+    """GRPOConfig / SFTConfig keyword arguments beyond the settings: ``--trainer-args``' file, then ``extra``."""
+    out: dict[str, Any] = {}
+    if cfg.trainer_args:
+        import yaml
+
+        try:
+            with open(cfg.trainer_args) as f:
+                data = yaml.safe_load(f) or {}
+        except (OSError, yaml.YAMLError) as e:
+            raise ConfigError(f"--trainer-args: cannot read {cfg.trainer_args!r}: {e}") from None
+        if not isinstance(data, dict) or not all(isinstance(k, str) for k in data):
+            raise ConfigError(f"--trainer-args {cfg.trainer_args}: expected a mapping of GRPOConfig / SFTConfig "
+                              f"argument names to values")
+        out.update(data)
+    out.update(cfg.extra)
+    return out
 
 
 def settings() -> list[dataclasses.Field]:
@@ -217,8 +244,8 @@ def trainable_envs() -> list[str]:
 
 # What changes on a CUDA machine (the index-tuning seed's GRPO settings).
 CUDA_DEFAULTS = {"max_steps": 200, "batch_size": 4, "grad_accum": 2, "learning_rate": 2e-5, "num_generations": 4,
-                 "max_completion_length": 512, "scenarios": 500, "eval_episodes": 50}
-SFT_DEFAULTS = {"max_steps": 0, "learning_rate": 2e-4, "batch_size": 4, "scenarios": 64}
+                 "max_completion_length": 512, "scenarios": 500, "eval_episodes": 50, "sft_warmup": 0}
+SFT_DEFAULTS = {"max_steps": 0, "learning_rate": 2e-4, "batch_size": 4, "scenarios": 64, "sft_warmup": 0}
 SFT_CUDA_DEFAULTS = {"learning_rate": 2e-4, "batch_size": 4, "scenarios": 500, "eval_episodes": 50}
 
 
@@ -328,4 +355,4 @@ def _flagged(name: str, fn_or_error, *args):
 
 
 __all__ = ["COMMANDS", "NOT_SETTINGS", "TrainConfig", "defaults", "flag", "flag_help", "load_yaml", "make_config",
-           "setting_names", "settings", "value_type"]
+           "setting_names", "settings", "trainer_args", "value_type"]

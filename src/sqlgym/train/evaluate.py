@@ -48,3 +48,10 @@ def print_before_after(results: list[dict[str, Any]], title: str, console=None) 
     console = console or Console()
     report.print_results(results, title, console)
     console.print("clean plans: " + ", ".join(f"{r['policy']} {r['summary']['valid_plan_rate']:.0%}" for r in results))
+    if len(results) > 1:  # is "after" better than "before" by more than the noise? paired by scenario and seed
+        from sqlgym.eval import paired
+
+        rows = [row for i in range(1, len(results)) for row in paired.compare(results[i - 1], results[i])]
+        if len(results) > 2:
+            rows += paired.compare(results[0], results[-1])
+        console.print(paired.table(rows))

@@ -8,7 +8,7 @@ import os
 import time
 from typing import Any
 
-from sqlgym.train.config import TrainConfig
+from sqlgym.train.config import TrainConfig, trainer_args
 
 
 def train_grpo(cfg: TrainConfig, model=None, tokenizer=None) -> dict[str, Any]:
@@ -22,9 +22,9 @@ def train_grpo(cfg: TrainConfig, model=None, tokenizer=None) -> dict[str, Any]:
     extra: dict[str, Any] = {}
     if cfg.sft_warmup:
         extra["sft_warmup"] = warm_up(cfg, run)
-        if run.before is not None:
-            run.stages.append(evaluate(cfg, run.model, run.tokenizer, f"{run.name} + SFT warm-up "
-                                                                      f"({cfg.sft_warmup} steps)"))
+        mid = evaluate(cfg, run.model, run.tokenizer, f"{run.name} + SFT warm-up ({cfg.sft_warmup} steps)")
+        if mid is not None:
+            run.stages.append(mid)
     from trl import GRPOConfig, GRPOTrainer
 
     from sqlgym.integrations.trl import build_dataset, environment_factory, plan_rewards
@@ -36,12 +36,12 @@ def train_grpo(cfg: TrainConfig, model=None, tokenizer=None) -> dict[str, Any]:
     if cfg.mode == "plan":
         sources["reward_funcs"] = plan_rewards(cfg.env, log=scored, format_weight=cfg.format_reward)
     else:
-        sources["environment_factory"] = environment_factory(cfg.env)  # get_reward() is the reward
+        sources["environment_factory"] = environment_factory(cfg.env, remote=cfg.remote)  # get_reward(): the reward
     args = GRPOConfig(**training_args(cfg, run.cuda), num_generations=cfg.num_generations,
                       max_completion_length=cfg.max_completion_length, temperature=cfg.temperature, beta=cfg.beta,
                       max_tool_calling_iterations=cfg.max_tool_calls, shuffle_dataset=True,
                       loss_type=cfg.loss_type, scale_rewards=cfg.scale_rewards,
-                      mask_truncated_completions=bool(cfg.mask_truncated), **cfg.extra)
+                      mask_truncated_completions=bool(cfg.mask_truncated), **trainer_args(cfg))
     trainer = GRPOTrainer(model=run.model, args=args, train_dataset=dataset, processing_class=run.tokenizer,
                           peft_config=run.peft_config, **sources)
     callbacks(cfg, run, trainer)

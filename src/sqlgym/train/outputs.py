@@ -27,12 +27,10 @@ def write_outputs(cfg, trainer, extra: dict[str, Any]) -> dict[str, Any]:
 
 def plot_learning_curve(train: list[dict], validation: list[dict], path: Path, key: str, label: str) -> None:
     """Train reward (or loss) and the validation score against optimizer steps, on two axes."""
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend (a notebook's) is left alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
     if train:
         ax.plot([r["step"] for r in train], [r[key] for r in train], color="tab:blue", alpha=0.6,
                 label=f"train {key}")
@@ -47,7 +45,6 @@ def plot_learning_curve(train: list[dict], validation: list[dict], path: Path, k
     ax.set_title("learning curve")
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def plot_history(history: list[dict], path: Path, key: str = "reward") -> None:
@@ -55,13 +52,11 @@ def plot_history(history: list[dict], path: Path, key: str = "reward") -> None:
     rows = [(h["step"], h[key], h.get(f"{key}_std")) for h in history if key in h and h.get(key) is not None]
     if not rows:
         return
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend (a notebook's) is left alone
 
     steps, ys, sd = zip(*rows)
-    fig, ax = plt.subplots(figsize=(7, 4))
+    fig = Figure(figsize=(7, 4))
+    ax = fig.subplots()
     ax.plot(steps, ys, marker="o", label=f"mean {key}")
     if all(s is not None for s in sd):
         ax.fill_between(steps, [y - s for y, s in zip(ys, sd)], [y + s for y, s in zip(ys, sd)], alpha=0.2,
@@ -72,4 +67,3 @@ def plot_history(history: list[dict], path: Path, key: str = "reward") -> None:
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)

@@ -154,12 +154,10 @@ def _callback(cfg: PPOConfig, val_ids: list[str], out: str, curve: list[dict[str
 
 
 def plot_curve(curve: list[dict[str, Any]], path: str, baselines: dict[str, float] | None = None) -> None:
-    import matplotlib
+    from matplotlib.figure import Figure  # no pyplot: the caller's backend (a notebook's) is left alone
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(6, 3.5))
+    fig = Figure(figsize=(6, 3.5))
+    ax = fig.subplots()
     ax.plot([c["timesteps"] for c in curve], [c["validation_gap_closed"] for c in curve], marker="o", label="MaskablePPO")
     for name, value in (baselines or {}).items():
         ax.axhline(value, linestyle="--", linewidth=1, color="grey")
@@ -170,7 +168,6 @@ def plot_curve(curve: list[dict[str, Any]], path: str, baselines: dict[str, floa
     ax.grid(alpha=0.3)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
-    plt.close(fig)
 
 
 def train_ppo(cfg: PPOConfig) -> dict[str, Any]:

@@ -9,7 +9,7 @@ import os
 import time
 from typing import Any
 
-from sqlgym.train.config import TrainConfig
+from sqlgym.train.config import TrainConfig, trainer_args
 
 
 def expert_rows(env_id: str, split: str, n: int, seed: int = 0) -> list[dict[str, Any]]:
@@ -73,7 +73,7 @@ def sft_trainer(cfg: TrainConfig, run, **overrides: Any):
     dataset = Dataset.from_list([{"prompt": r["prompt"], "completion": r["completion"]} for r in rows])
     kwargs = {**training_args(cfg, run.cuda), **overrides}
     args = SFTConfig(**kwargs, num_train_epochs=cfg.epochs, max_length=8192, packing=False,
-                     completion_only_loss=True, **(cfg.extra if cfg.command == "sft" else {}))
+                     completion_only_loss=True, **(trainer_args(cfg) if cfg.command == "sft" else {}))
     trainer = SFTTrainer(model=run.model, args=args, train_dataset=dataset, processing_class=run.tokenizer,
                          peft_config=run.peft_config)
     return trainer, len(rows)
