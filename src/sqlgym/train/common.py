@@ -55,8 +55,8 @@ def start(cfg: TrainConfig, model=None, tokenizer=None) -> Run:
 
 def model_dtype(dtype: str, cuda: bool) -> str:
     """``auto`` on a CPU: bfloat16 only where the CPU computes it natively (AVX512-BF16 or AMX); elsewhere
-    float32. On this project's AVX2 machine a bf16 linear layer ran 7x slower than float32, generation 2x
-    slower, and a LoRA forward+backward of 4 x 700 tokens took 27-37 s in float32 and over 100 s in bf16."""
+    float32, since emulated bf16 matmuls are several times slower (``python benchmarks/bench_cpu_train.py``
+    prints the ratio on this machine)."""
     if dtype != "auto" or cuda:
         return dtype
     return "bfloat16" if cpu_has_fast_bf16() else "float32"

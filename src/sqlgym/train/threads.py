@@ -2,9 +2,9 @@
 
 Torch starts one intra-op thread per core and every parallel operation waits for its slowest thread.
 When another process holds one of the cores, that thread runs only when the scheduler lets it, and
-each operation waits for it: on this project's 2-core machine a forward+backward took 107 ms with 2
-threads on idle cores, 260 ms with 2 threads while another process spun on the second core, and
-192 ms with 1 thread in the same situation (a GRPO step once went from 86 s to 418 s this way).
+each operation waits for it (``python benchmarks/bench_cpu_train.py`` measures it: all cores' threads
+against the governor's choice while a spinning process holds one core; a GRPO run once went from 86 s
+for step 1 to 418 s for step 2 this way).
 :class:`ThreadGovernor` measures, before each optimizer step, how many cores *other* processes used
 since the last step (``/proc/stat`` busy time minus this process's own CPU time) and gives torch the
 rest, at least one.
