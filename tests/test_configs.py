@@ -96,7 +96,7 @@ def launch_grpo(tiny_dir: Path, out: Path, *extra: str) -> dict:
     """``accelerate launch`` two CPU processes of ``python -m sqlgym.train grpo``: 2 steps, 4 completions each."""
     cmd = [shutil.which("accelerate") or "accelerate", "launch", "--config_file", str(CONFIGS / "accelerate" / "cpu-2proc.yaml"),
            "-m", "sqlgym.train", "grpo", "--model", str(tiny_dir), "--max-steps", "2", "--scenarios", "2",
-           "--eval-episodes", "0", "--lora-r", "0", "--batch-size", "4", "--num-generations", "4",
+           "--eval-episodes", "0", "--eval-every", "0", "--sft-warmup", "0", "--lora-r", "0", "--batch-size", "4", "--num-generations", "4",
            "--max-completion-length", "32", "--threads", "1", "--dtype", "float32", "--output-dir", str(out), *extra]
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), str(ROOT)])}
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env, cwd=str(out.parent))

@@ -60,6 +60,35 @@ def test_masks_padding_duplicates_limits_and_empty_slots():
     assert info["action_valid"], info["error"]
 
 
+def test_a_drop_can_be_undone_but_create_drop_cycles_end():
+    env = gym.make("SQLIndexDiscrete-v0", scenario="hard/shared_index_budget").unwrapped
+    _, info = env.reset(seed=0)
+    first = int(np.flatnonzero(info["action_mask"][: env.k])[0])
+    for _ in range(2):
+        assert info["action_mask"][first], "a drop can be undone"
+        _, _, _, _, info = env.step(first)
+        assert info["action_valid"] and info["n_indexes"] == 1 and info["action_mask"][env.k]
+        _, _, _, _, info = env.step(env.k)  # drop it
+        assert info["action_valid"] and info["n_indexes"] == 0
+    assert not info["action_mask"][first], "dropped twice: no third create/drop cycle"
+    _, info = env.reset(seed=0)
+    assert info["action_mask"][first], "a new episode forgets the drops"
+
+
+def test_warm_start_begins_from_some_of_the_reference_indexes_and_keeps_the_baseline():
+    cold = gym.make("SQLIndexDiscrete-v0", scenario="hard/shared_index_budget").unwrapped
+    warm = gym.make("SQLIndexDiscrete-v0", scenario="hard/shared_index_budget", warm_start=1.0).unwrapped
+    _, c = cold.reset(seed=0)
+    _, w = warm.reset(seed=0)
+    assert c["n_indexes"] == 0 and w["n_indexes"] >= 1, "the warm episode starts with indexes in place"
+    assert w["baseline_cost"] == c["baseline_cost"] and w["cost"] < c["cost"], "they help; the baseline is the scenario's"
+    assert w["action_mask"][warm.k: warm.k + w["n_indexes"]].all(), "and they can be dropped"
+    _, again = warm.reset(seed=0)
+    assert (again["cost"], again["n_indexes"]) == (w["cost"], w["n_indexes"]), "seeded"
+    with pytest.raises(sqlgym.ConfigError, match="warm_start"):
+        gym.make("SQLIndexDiscrete-v0", scenario=SID, warm_start=2)
+
+
 def test_the_same_rewards_as_sqlindex_for_the_same_actions():
     disc = gym.make("SQLIndexDiscrete-v0", scenario=SID).unwrapped
     text = gym.make("SQLIndex-v0", scenario=SID)
@@ -121,9 +150,43 @@ def test_ppo_trains_a_few_steps_and_the_harness_scores_it(tmp_path):
     assert harness.validate(res) == []
 
 
+def test_candidate_policy_scores_a_candidate_the_same_in_any_slot(tmp_path):
+    pytest.importorskip("sb3_contrib")
+    import torch
+    from sb3_contrib import MaskablePPO
+
+    from sqlgym.agents.ppo_net import NC, CandidatePolicy
+    from sqlgym.integrations.sb3 import make_vec_env
+
+    venv = make_vec_env(scenario="hard/shared_index_budget", num_envs=1)
+    model = MaskablePPO(CandidatePolicy, venv, seed=0, device="cpu")
+    obs = torch.as_tensor(venv.reset())
+    k = model.policy.k
+    perm = torch.randperm(k, generator=torch.Generator().manual_seed(0))
+    shuffled = obs.clone()
+    shuffled[:, : k * NC] = obs[:, : k * NC].reshape(1, k, NC)[:, perm].reshape(1, -1)
+    with torch.no_grad():
+        for p in model.policy.mlp_extractor.parameters():  # away from the near-zero initial logits
+            p.add_(torch.randn_like(p) * 0.3)
+        logits = model.policy.mlp_extractor.forward_actor(obs)
+        moved = model.policy.mlp_extractor.forward_actor(shuffled)
+        value = model.policy.predict_values(obs)
+        assert torch.allclose(moved[:, :k], logits[:, :k][:, perm], atol=1e-5)
+        assert torch.allclose(moved[:, k:], logits[:, k:], atol=1e-5)
+        assert torch.allclose(model.policy.predict_values(shuffled), value, atol=1e-5)
+    model.save(tmp_path / "m.zip")
+    again = MaskablePPO.load(tmp_path / "m.zip", device="cpu")
+    with torch.no_grad():
+        assert torch.allclose(again.policy.mlp_extractor.forward_actor(obs), logits)
+    with pytest.raises(ValueError, match="max_candidates"):
+        MaskablePPO(CandidatePolicy, venv, policy_kwargs={"k": 32})
+    venv.close()
+
+
 def test_ppo_settings_are_checked_first():
     from sqlgym.train.__main__ import main
 
     assert main(["ppo", "--eval-split", "nope"]) == 2
     assert main(["ppo", "--n-steps", "1"]) == 2
     assert main(["ppo", "--baselines", "noop,heuristik"]) == 2
+    assert main(["ppo", "--policy", "cnn"]) == 2

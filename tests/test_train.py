@@ -23,7 +23,7 @@ SCENARIO = "generator://index/0"  # the first train scenario: three indexes to f
 
 
 def config(command, tmp_path, **kw):
-    base = dict(scenarios=1, eval_episodes=0, output_dir=str(tmp_path / command), logging_steps=1)
+    base = dict(scenarios=1, eval_episodes=0, eval_every=0, sft_warmup=0, output_dir=str(tmp_path / command), logging_steps=1)
     return make_config(command, False, {}, {**base, **kw})
 
 

@@ -17,7 +17,8 @@ from typing import Any
 from sqlgym.errors import ConfigError, unknown_name
 
 INDEX_INFO_KEYS = ("cost", "baseline_cost", "reference_cost", "performance", "gap_closed", "storage_bytes",
-                   "budget_bytes", "n_indexes", "hidden_cost", "hidden_gap_closed", "difficulty")
+                   "budget_bytes", "n_indexes", "hidden_cost", "hidden_gap_closed", "difficulty",
+                   "archetype")
 TEXT_INFO_KEYS = ("db_id", "difficulty", "kind", "correct", "answered", "set_correct")
 
 

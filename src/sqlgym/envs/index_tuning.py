@@ -252,7 +252,8 @@ class SQLIndexEnv(gym.Env):
     def _info(self, m: Measurement, *, valid: bool, error: str | None, parts: dict) -> dict[str, Any]:
         b = self.ep.baseline.cost
         return {
-            "scenario": self.ep.scenario.id, "difficulty": self.ep.scenario.difficulty, "step": self.ep.steps,
+            "scenario": self.ep.scenario.id, "difficulty": self.ep.scenario.difficulty,
+            "archetype": self.ep.scenario.archetype, "step": self.ep.steps,
             "cost": m.cost, "baseline_cost": b, "reference_cost": self.ep.reference.cost,
             "performance": performance(m.cost, b), "gap_closed": gap_closed(m.cost, b, self.ep.reference.cost),
             "storage_bytes": m.storage_bytes, "budget_bytes": self.ep.budget, "n_indexes": m.n_indexes,

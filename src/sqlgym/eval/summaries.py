@@ -28,4 +28,6 @@ def index_summary(records: list[dict]) -> dict[str, Any]:
     out = _block(records)
     out["by_difficulty"] = {d: _block([r for r in records if r["final"]["difficulty"] == d])
                             for d in ("easy", "medium", "hard") if any(r["final"]["difficulty"] == d for r in records)}
+    kinds = sorted({r["final"].get("archetype", "") for r in records} - {""})  # generator schema shapes; "curated"
+    out["by_archetype"] = {a: _block([r for r in records if r["final"].get("archetype") == a]) for a in kinds}
     return out

@@ -1,7 +1,7 @@
 """SQLIndexDiscrete-v0 for Stable-Baselines3: vectorised envs whose masks MaskablePPO reads.
 
     venv = make_vec_env(split="train", num_envs=4, subprocess=True)
-    model = sb3_contrib.MaskablePPO("MlpPolicy", venv)
+    model = sb3_contrib.MaskablePPO(CandidatePolicy, venv)   # sqlgym.agents.ppo_net; "MlpPolicy" works too
 
 Each env draws its scenarios from ``split`` with its own seed; ``Monitor`` records episode returns.
 sb3-contrib finds the masks through the env's ``action_masks()`` method (``VecEnv.env_method``).

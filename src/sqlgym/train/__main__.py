@@ -127,7 +127,8 @@ def _ppo(file_values, flags, console) -> int:
     for name, m in metrics["test"].items():
         table.add_row(name, f"{m['mean_performance']:+.1f}", f"{m['mean_gap_closed']:.3f}",
                       f"{m['mean_hidden_gap_closed']:.3f}", f"{100 * m['regression_rate']:.0f}%")
-    console.print(table)
+    if metrics["test"]:
+        console.print(table)
     console.print(f"ppo: {metrics['timesteps']:,} env steps in {metrics['train_seconds']:.0f} s; outputs in "
                   f"{cfg.output_dir}: best_model.zip, metrics.json, learning_curve.png")
     return 0

@@ -83,12 +83,12 @@ class TrainConfig:
     max_tool_calls: int = setting(8, "tools mode: tool-calling rounds per episode", low=1)
     eval_split: str = setting("test", "held-out split for the before/after table")
     eval_episodes: int = setting(8, "episodes before and after training (0 skips)", low=0)
-    eval_every: int = setting(0, "validate every N optimizer steps on --val-split (and at the start and end), "
+    eval_every: int = setting(2, "validate every N optimizer steps on --val-split (and at the start and end), "
                                  "keep the best adapter in <output-dir>/best and score that one after training "
                                  "(0: no validation; the last step is scored)", low=0)
     val_split: str = setting("validation", "split validated on during training (--eval-every)")
     val_episodes: int = setting(8, "episodes per validation (--eval-every)", low=1)
-    sft_warmup: int = setting(8, "grpo only: SFT steps on the expert's plans before GRPO (a cold start's remedy "
+    sft_warmup: int = setting(16, "grpo only: SFT steps on the expert's plans before GRPO (a cold start's remedy "
                                  "for a model whose plans never parse; scored before GRPO starts)", low=0)
     format_reward: float = setting(1.0, "grpo, plan mode: weight of the format reward (-1 no JSON, -0.75 JSON but "
                                         "no action, -0.5 actions not in one list, then -0.25 x the share of "
@@ -244,8 +244,10 @@ def trainable_envs() -> list[str]:
 
 # What changes on a CUDA machine (the index-tuning seed's GRPO settings).
 CUDA_DEFAULTS = {"max_steps": 200, "batch_size": 4, "grad_accum": 2, "learning_rate": 2e-5, "num_generations": 4,
-                 "max_completion_length": 512, "scenarios": 500, "eval_episodes": 50, "sft_warmup": 0}
-SFT_DEFAULTS = {"max_steps": 0, "learning_rate": 2e-4, "batch_size": 4, "scenarios": 64, "sft_warmup": 0}
+                 "max_completion_length": 512, "scenarios": 500, "eval_episodes": 50, "sft_warmup": 0,
+                 "eval_every": 25}
+SFT_DEFAULTS = {"max_steps": 0, "learning_rate": 2e-4, "batch_size": 4, "scenarios": 64, "sft_warmup": 0,
+                "eval_every": 0}
 SFT_CUDA_DEFAULTS = {"learning_rate": 2e-4, "batch_size": 4, "scenarios": 500, "eval_episodes": 50}
 
 

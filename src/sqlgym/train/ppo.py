@@ -22,6 +22,7 @@ from sqlgym.errors import ConfigError, unknown_name
 
 ENV_ID = "SQLIndexDiscrete-v0"
 BASELINES = ("noop", "random", "heuristic", "greedy")
+POLICIES = ("candidate", "mlp")
 
 
 def _flag(name: str) -> str:
@@ -54,6 +55,8 @@ class PPOConfig:
                                    "computed once and cached on disk)", low=1)
     total_timesteps: int = _setting(60_000, "environment steps at most", low=1)
     time_limit_s: float = _setting(1800.0, "wall-clock limit of the training loop in seconds", low=1)
+    warm_start: float = _setting(0.5, "share of training episodes that start with some of the reference's indexes "
+                                      "(and sometimes a redundant prefix) in place: SQLIndexDiscrete-v0's warm_start", low=0)
     num_envs: int = _setting(2, "vectorised envs (subprocesses when more than one)", low=1)
     learning_rate: float = _setting(3e-4, "Adam learning rate", low=0)
     n_steps: int = _setting(256, "steps per env per rollout", low=2)
@@ -61,12 +64,15 @@ class PPOConfig:
     n_epochs: int = _setting(6, "optimisation epochs per rollout", low=1)
     gamma: float = _setting(0.99, "discount", low=0)
     ent_coef: float = _setting(0.01, "entropy bonus", low=0)
-    hidden: int = _setting(128, "units in each of the two hidden layers", low=1)
+    policy: str = _setting("candidate", "network: candidate (one shared MLP scores every candidate and drop slot, "
+                                        "sqlgym.agents.ppo_net) or mlp (SB3's MlpPolicy over the flat observation)")
+    hidden: int = _setting(64, "units in each hidden layer", low=1)
+    lr_schedule: str = _setting("linear", "learning rate over training: linear (down to 0 at --total-timesteps) or constant")
     eval_split: str = _setting("validation", "split scored during training (the best checkpoint is kept by it)")
     eval_episodes: int = _setting(40, "validation scenarios scored at each evaluation", low=1)
     eval_every: int = _setting(4096, "environment steps between validation scores", low=1)
     test_split: str = _setting("test", "held-out split scored at the end, with the baselines")
-    test_episodes: int = _setting(200, "test episodes (the first N test scenarios, seeds 0..N-1)", low=0)
+    test_episodes: int = _setting(200, "test episodes (the first N test scenarios, seeds 0..N-1; 0: none)", low=0)
     baselines: str = _setting(",".join(BASELINES), "baselines scored on the test split beside the model")
     output_dir: str = _setting("runs/ppo", "where best_model.zip, metrics.json and learning_curve.png go")
     seed: int = _setting(0, "seed of the envs and the policy", low=0)
@@ -84,6 +90,12 @@ class PPOConfig:
             if low is not None and value < low:
                 raise ConfigError(f"{_flag(f.name)} must be at least {low}, not {value}")
         splits = task(ENV_ID).splits
+        if self.warm_start > 1:
+            raise ConfigError(f"--warm-start is a probability in [0, 1], not {self.warm_start}")
+        if self.policy not in POLICIES:
+            raise unknown_name("network for --policy", self.policy, list(POLICIES))
+        if self.lr_schedule not in ("linear", "constant"):
+            raise unknown_name("schedule for --lr-schedule", self.lr_schedule, ["linear", "constant"])
         for name in ("split", "eval_split", "test_split"):
             if getattr(self, name) not in splits:
                 raise unknown_name(f"split for --{name.replace('_', '-')}", getattr(self, name), list(splits))
@@ -100,12 +112,14 @@ class PPOConfig:
         return [b.strip() for b in self.baselines.split(",") if b.strip()]
 
 
-def _validation_gap(model, ids: list[str], seed: int) -> tuple[float, float]:
-    """(mean gap closed, mean hidden gap closed) of the model's deterministic play on ``ids``."""
+def _validate(model, ids: list[str], seed: int) -> dict[str, float]:
+    """The model's deterministic play on ``ids`` (the eval harness's seeds): gap closed (mean, and mean with
+    each episode clipped to [-1, 1], which one scenario whose reference barely beats its baseline cannot
+    swing), hidden gap closed, points and the share of regressions."""
     import gymnasium as gym
     import numpy as np
 
-    gaps, hidden = [], []
+    gaps, hidden, points = [], [], []
     env = gym.make(ENV_ID, scenario=ids[0])
     for i, sid in enumerate(ids):
         obs, info = env.reset(seed=seed + i, options={"scenario": sid})
@@ -116,15 +130,21 @@ def _validation_gap(model, ids: list[str], seed: int) -> tuple[float, float]:
                 break
         gaps.append(info["gap_closed"])
         hidden.append(info["hidden_gap_closed"])
+        points.append(info["performance"])
     env.close()
-    return float(np.mean(gaps)), float(np.mean(hidden))
+    return {"validation_gap_closed": float(np.mean(gaps)),
+            "validation_gap_closed_clipped": float(np.mean(np.clip(gaps, -1.0, 1.0))),
+            "validation_hidden_gap_closed": float(np.mean(hidden)),
+            "validation_points": float(np.mean(points)),
+            "validation_regressions": float(np.mean(np.asarray(points) < -1e-9))}
 
 
 def _callback(cfg: PPOConfig, val_ids: list[str], out: str, curve: list[dict[str, Any]], t0: float):
     from stable_baselines3.common.callbacks import BaseCallback
 
     class ValidationCallback(BaseCallback):
-        """Scores the policy on the validation scenarios every ``eval_every`` env steps; keeps the best."""
+        """Scores the policy on the validation scenarios every ``eval_every`` env steps; keeps the best
+        by clipped gap closed."""
 
         def __init__(self):
             super().__init__()
@@ -141,13 +161,14 @@ def _callback(cfg: PPOConfig, val_ids: list[str], out: str, curve: list[dict[str
             self.evaluate()
 
         def evaluate(self) -> None:
-            gap, hidden = _validation_gap(self.model, val_ids, cfg.seed)
-            curve.append({"timesteps": int(self.num_timesteps), "validation_gap_closed": gap,
-                          "validation_hidden_gap_closed": hidden, "seconds": round(time.perf_counter() - t0, 1)})
-            print(f"  {self.num_timesteps:>7} steps  validation gap closed {gap:.3f} (hidden {hidden:.3f})  "
+            v = _validate(self.model, val_ids, cfg.seed)
+            curve.append({"timesteps": int(self.num_timesteps), **v, "seconds": round(time.perf_counter() - t0, 1)})
+            print(f"  {self.num_timesteps:>7} steps  validation gap closed {v['validation_gap_closed_clipped']:.3f} "
+                  f"clipped ({v['validation_gap_closed']:.3f} raw, hidden {v['validation_hidden_gap_closed']:.3f}), "
+                  f"{v['validation_points']:+.1f} points, {v['validation_regressions']:.0%} regressions  "
                   f"{time.perf_counter() - t0:.0f} s", flush=True)
-            if gap > self.best:
-                self.best = gap
+            if v["validation_gap_closed_clipped"] > self.best:
+                self.best = v["validation_gap_closed_clipped"]
                 self.model.save(os.path.join(out, "best_model.zip"))
 
     return ValidationCallback()
@@ -158,12 +179,14 @@ def plot_curve(curve: list[dict[str, Any]], path: str, baselines: dict[str, floa
 
     fig = Figure(figsize=(6, 3.5))
     ax = fig.subplots()
-    ax.plot([c["timesteps"] for c in curve], [c["validation_gap_closed"] for c in curve], marker="o", label="MaskablePPO")
+    key = "validation_gap_closed_clipped"
+    ax.plot([c["timesteps"] for c in curve], [c.get(key, c["validation_gap_closed"]) for c in curve], marker="o",
+            label="MaskablePPO")
     for name, value in (baselines or {}).items():
         ax.axhline(value, linestyle="--", linewidth=1, color="grey")
         ax.annotate(name, (0, value), fontsize=8, va="bottom")
     ax.set_xlabel("environment steps")
-    ax.set_ylabel("validation gap closed")
+    ax.set_ylabel("validation gap closed (each in [-1, 1])")
     ax.set_title("SQLIndexDiscrete-v0: MaskablePPO")
     ax.grid(alpha=0.3)
     fig.tight_layout()
@@ -192,10 +215,19 @@ def train_ppo(cfg: PPOConfig) -> dict[str, Any]:
     train_ids = sqlgym.list_scenarios(ENV_ID, cfg.split, cfg.scenarios)
     val_ids = sqlgym.list_scenarios(ENV_ID, cfg.eval_split, cfg.eval_episodes)
     venv = make_vec_env(split=cfg.split, n=cfg.scenarios, num_envs=cfg.num_envs, subprocess=cfg.num_envs > 1,
-                        seed=cfg.seed)
-    model = MaskablePPO("MlpPolicy", venv, learning_rate=cfg.learning_rate, n_steps=cfg.n_steps,
-                        batch_size=cfg.batch_size, n_epochs=cfg.n_epochs, gamma=cfg.gamma, ent_coef=cfg.ent_coef,
-                        policy_kwargs={"net_arch": [cfg.hidden, cfg.hidden]}, seed=cfg.seed, device="cpu", verbose=0)
+                        seed=cfg.seed, warm_start=cfg.warm_start)
+    if cfg.policy == "candidate":
+        from sqlgym.agents.ppo_net import CandidatePolicy
+
+        policy: Any = CandidatePolicy
+        policy_kwargs: dict[str, Any] = {"hidden": cfg.hidden}
+    else:
+        policy, policy_kwargs = "MlpPolicy", {"net_arch": [cfg.hidden, cfg.hidden]}
+    lr = cfg.learning_rate
+    learning_rate: Any = (lambda progress: lr * progress) if cfg.lr_schedule == "linear" else lr
+    model = MaskablePPO(policy, venv, learning_rate=learning_rate, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
+                        n_epochs=cfg.n_epochs, gamma=cfg.gamma, ent_coef=cfg.ent_coef, policy_kwargs=policy_kwargs,
+                        seed=cfg.seed, device="cpu", verbose=0)
     curve: list[dict[str, Any]] = []
     t0 = time.perf_counter()
     print(f"MaskablePPO on {ENV_ID}: {len(train_ids)} train scenarios, {cfg.num_envs} envs, "
@@ -207,7 +239,7 @@ def train_ppo(cfg: PPOConfig) -> dict[str, Any]:
 
     results = {}
     best = os.path.join(out, "best_model.zip")
-    for policy in ["ppo:" + best, *cfg.baseline_names]:
+    for policy in ["ppo:" + best, *cfg.baseline_names] if cfg.test_episodes else []:  # 0: no test scoring
         res = harness.run(policy, cfg.test_split, cfg.test_episodes, env_id=ENV_ID, seed=0)
         results["ppo" if policy.startswith("ppo:") else policy] = res
         with open(os.path.join(out, f"test-{'ppo' if policy.startswith('ppo:') else policy}.json"), "w") as f:
