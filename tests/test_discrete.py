@@ -147,6 +147,8 @@ def test_ppo_trains_a_few_steps_and_the_harness_scores_it(tmp_path):
     assert (out / "best_model.zip").is_file() and (out / "learning_curve.png").is_file()
     res = harness.run(f"ppo:{out}", "test", 2, env_id="SQLIndexDiscrete-v0")
     assert res["summary"]["mean_gap_closed"] == metrics["test"]["ppo"]["mean_gap_closed"]
+    by = res["summary"]["by_archetype"]
+    assert by and set(by) <= {"star", "chain", "snowflake"} and sum(b["episodes"] for b in by.values()) == 2
     assert harness.validate(res) == []
 
 

@@ -207,10 +207,10 @@ class SQLIndexDiscreteEnv(gym.Env):
         except (TypeError, ValueError, OverflowError):  # not an action at all: the inner env's invalid action
             a = -1
         slots = self.slots()
-        if self.k <= a < self.k + min(self.d, len(slots)):
+        if self.k <= a < self.k + len(slots):
             key = self.inner.db.indexes[slots[a - self.k]].key()
             self._drops[key] = self._drops.get(key, 0) + 1
-        obs_text, reward, terminated, truncated, info = self.inner.step(self._as_json(a))
+        obs_text, reward, terminated, truncated, info = self.inner.step(self._as_json(a, slots))
         obs = self._observe()
         info = self._with_mask(info)
         info["action_text"] = obs_text.splitlines()[0] if obs_text else ""
@@ -236,12 +236,12 @@ class SQLIndexDiscreteEnv(gym.Env):
         """Index names in drop-slot order (existing indexes, sorted by name)."""
         return sorted(self.inner.db.indexes)[: self.d]
 
-    def _as_json(self, a: int) -> str:
+    def _as_json(self, a: int, slots: list[str] | None = None) -> str:
         if 0 <= a < len(self.candidates):
             c = self.candidates[a]
             return json.dumps({"action_type": "create_index", "payload": {"table": c.table, "columns": list(c.columns)}})
         if self.k <= a < self.k + self.d:
-            slots = self.slots()
+            slots = self.slots() if slots is None else slots
             j = a - self.k
             name = slots[j] if j < len(slots) else f"(empty slot {j})"
             return json.dumps({"action_type": "drop_index", "payload": {"name": name}})

@@ -179,8 +179,7 @@ def plot_curve(curve: list[dict[str, Any]], path: str, baselines: dict[str, floa
 
     fig = Figure(figsize=(6, 3.5))
     ax = fig.subplots()
-    key = "validation_gap_closed_clipped"
-    ax.plot([c["timesteps"] for c in curve], [c.get(key, c["validation_gap_closed"]) for c in curve], marker="o",
+    ax.plot([c["timesteps"] for c in curve], [c["validation_gap_closed_clipped"] for c in curve], marker="o",
             label="MaskablePPO")
     for name, value in (baselines or {}).items():
         ax.axhline(value, linestyle="--", linewidth=1, color="grey")
@@ -219,14 +218,14 @@ def train_ppo(cfg: PPOConfig) -> dict[str, Any]:
     if cfg.policy == "candidate":
         from sqlgym.agents.ppo_net import CandidatePolicy
 
-        policy: Any = CandidatePolicy
-        policy_kwargs: dict[str, Any] = {"hidden": cfg.hidden}
+        net: Any = CandidatePolicy
+        net_kwargs: dict[str, Any] = {"hidden": cfg.hidden}
     else:
-        policy, policy_kwargs = "MlpPolicy", {"net_arch": [cfg.hidden, cfg.hidden]}
+        net, net_kwargs = "MlpPolicy", {"net_arch": [cfg.hidden, cfg.hidden]}
     lr = cfg.learning_rate
     learning_rate: Any = (lambda progress: lr * progress) if cfg.lr_schedule == "linear" else lr
-    model = MaskablePPO(policy, venv, learning_rate=learning_rate, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
-                        n_epochs=cfg.n_epochs, gamma=cfg.gamma, ent_coef=cfg.ent_coef, policy_kwargs=policy_kwargs,
+    model = MaskablePPO(net, venv, learning_rate=learning_rate, n_steps=cfg.n_steps, batch_size=cfg.batch_size,
+                        n_epochs=cfg.n_epochs, gamma=cfg.gamma, ent_coef=cfg.ent_coef, policy_kwargs=net_kwargs,
                         seed=cfg.seed, device="cpu", verbose=0)
     curve: list[dict[str, Any]] = []
     t0 = time.perf_counter()
